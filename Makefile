@@ -1,0 +1,59 @@
+# weft's checks. `make test` is what CI runs (.ci/run); it needs only Go.
+# Tools beyond the toolchain are fetched with `go run pkg@version`.
+
+GO         ?= go
+FUZZTIME   ?= 5s
+BENCH      ?= .
+BENCHTIME  ?= 1s
+COUNT      ?= 1
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+COMPARE     = internal/compare
+
+.PHONY: test fmt-check vet test-root test-compare bench compare fuzz lint cover examples
+
+test: fmt-check vet test-root test-compare
+
+fmt-check:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	cd $(COMPARE) && $(GO) vet ./...
+
+test-root:
+	$(GO) test -race -shuffle=on -count=1 ./...
+
+# Compile the comparison benchmarks and run their correctness checks only.
+test-compare:
+	cd $(COMPARE) && $(GO) test -count=1 -run . ./...
+
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) ./...
+
+# One run of every paired benchmark in internal/compare, printed as a table
+# of ratios (other/weft: above 1x means weft is faster).
+compare:
+	cd $(COMPARE) && $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . | tee bench.txt | $(GO) run ./cmd/table
+
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	cd $(COMPARE) && $(GO) run $(STATICCHECK) ./...
+
+cover:
+	$(GO) test -count=1 -coverprofile=cover.out ./...
+	$(GO) tool cover -func=cover.out | tail -n 1
+
+# Build and run every program under examples/; each must exit 0 by itself.
+examples:
+	@set -e; for d in $$(ls -d examples/*/ 2>/dev/null); do \
+		echo "== $$d"; timeout 60 $(GO) run ./$$d; \
+	done

@@ -1,0 +1,20 @@
+module github.com/weftgo/weft/internal/compare
+
+go 1.26.0
+
+replace github.com/weftgo/weft => ../..
+
+require (
+	github.com/avast/retry-go/v5 v5.1.1
+	github.com/cenkalti/backoff/v7 v7.0.3
+	github.com/eapache/go-resiliency v1.7.0
+	github.com/failsafe-go/failsafe-go v0.9.8
+	github.com/sethvargo/go-retry v0.5.0
+	github.com/sony/gobreaker/v2 v2.4.0
+	github.com/sourcegraph/conc v0.3.0
+	go.uber.org/ratelimit v0.3.1
+	golang.org/x/sync v0.25.0
+	golang.org/x/time v0.16.0
+)
+
+require github.com/benbjohnson/clock v1.3.0 // indirect

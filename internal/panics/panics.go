@@ -1,0 +1,82 @@
+// Package panics carries a panic, or a call to runtime.Goexit, out of the
+// goroutine where it happened so that another goroutine can report or
+// re-raise it with the original stack intact.
+package panics
+
+import (
+	"fmt"
+	"runtime/debug"
+)
+
+// Recovered describes a function that did not return normally: it either
+// panicked (Value holds what it panicked with) or called runtime.Goexit
+// (Goexit is true, Value is nil). Stack is the stack of the goroutine at the
+// point of recovery, which includes the frames of the function that panicked.
+//
+// A *Recovered is an error. Its message holds the value and the stack, so a
+// Recovered that is re-panicked in another goroutine still prints where the
+// original panic came from.
+type Recovered struct {
+	// Value is the value passed to panic, or nil when Goexit is true.
+	Value any
+	// Stack is the formatted stack of the goroutine that panicked, as
+	// returned by runtime/debug.Stack at the point of recovery.
+	Stack []byte
+	// Goexit reports that the function called runtime.Goexit (as
+	// testing.T.FailNow does) instead of returning or panicking.
+	Goexit bool
+}
+
+// Error returns the panic value and the stack it was recovered from.
+func (r *Recovered) Error() string {
+	if r.Goexit {
+		return fmt.Sprintf("runtime.Goexit called in task (for example by testing.T.FailNow)\n\n%s", r.Stack)
+	}
+	return fmt.Sprintf("panic: %v\n\n%s", r.Value, r.Stack)
+}
+
+// Unwrap returns the panic value when it is an error, so that errors.Is and
+// errors.As reach it, and nil otherwise.
+func (r *Recovered) Unwrap() error {
+	if err, ok := r.Value.(error); ok {
+		return err
+	}
+	return nil
+}
+
+// Repanic panics with r in the calling goroutine. Because r is an error, the
+// runtime prints its Error text, which carries the original value and stack;
+// recover returns r itself, from which Value and Stack are reachable.
+func (r *Recovered) Repanic() {
+	panic(r)
+}
+
+// Catch calls fn and stores how it ended in *out: fn's error when it returned,
+// a *Recovered with Value set when it panicked (the panic is stopped), or a
+// *Recovered with Goexit set when it called runtime.Goexit.
+//
+// A Goexit cannot be stopped: the goroutine still ends after Catch's caller's
+// deferred calls run. Catch stores *out before that, so a caller that reads
+// *out in a deferred function sees the Goexit instead of mistaking it for a
+// nil error:
+//
+//	go func() {
+//		var err error
+//		defer func() { report(err) }() // runs on every path
+//		panics.Catch(&err, task)
+//	}()
+func Catch(out *error, fn func() error) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		// Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError,
+		// so a nil recover here means the function called Goexit.
+		v := recover()
+		*out = &Recovered{Value: v, Stack: debug.Stack(), Goexit: v == nil}
+	}()
+	err := fn()
+	returned = true
+	*out = err
+}
