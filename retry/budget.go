@@ -1,0 +1,106 @@
+package retry
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// Budget bounds the retries of many calls together, so that a failing
+// dependency sees at most a fixed fraction of extra load instead of a retry
+// storm (the idea of gRPC's retry throttling and Finagle's RetryBudget).
+//
+// Every call's first try earns ratio of a retry in credit; every retry spends
+// one. When the credit is spent, a retry is still allowed if the floor of
+// minPerSecond retries per second has room; otherwise the call ends with
+// ErrBudgetExhausted. So over any run, retries ≤ ratio·(first tries) +
+// minPerSecond·(seconds elapsed + 1). Credit never exceeds what 1,000 first
+// tries earn (ratio·1,000 retries), so a long healthy period cannot fund a
+// later storm.
+//
+// A Budget is safe for concurrent use and takes no lock: each first try and
+// each retry is one or a few atomic operations. Share one Budget between the
+// policies that call the same dependency; attach it with WithBudget.
+type Budget struct {
+	credit   atomic.Int64 // in units; one retry costs unit
+	earn     int64        // units earned by a first try
+	capacity int64        // most units credit may hold
+
+	interval int64        // ns between floor retries; 0 when there is no floor
+	tat      atomic.Int64 // floor's theoretical arrival time, ns since epoch (GCRA)
+	epoch    time.Time
+}
+
+// unit is the fixed-point scale of Budget.credit: one retry.
+const unit = 1 << 20
+
+// budgetMemory is how many first tries' credit a Budget keeps at most.
+const budgetMemory = 1000
+
+// NewBudget returns a Budget that lets retries be at most ratio of first
+// tries, plus minPerSecond retries per second whatever the ratio (0 for no
+// floor). NewBudget panics if ratio is not in (0, 1] or minPerSecond is
+// negative.
+func NewBudget(ratio float64, minPerSecond int) *Budget {
+	if !(ratio > 0 && ratio <= 1) {
+		panic(fmt.Sprintf("retry: NewBudget(%v, %d): ratio must be in (0, 1]", ratio, minPerSecond))
+	}
+	if minPerSecond < 0 {
+		panic(fmt.Sprintf("retry: NewBudget(%v, %d): minPerSecond must not be negative", ratio, minPerSecond))
+	}
+	earn := max(int64(ratio*unit), 1)
+	b := &Budget{earn: earn, capacity: earn * budgetMemory, epoch: time.Now()}
+	if minPerSecond > 0 {
+		b.interval = max(int64(time.Second)/int64(minPerSecond), 1)
+	}
+	return b
+}
+
+// deposit credits one first try.
+func (b *Budget) deposit() {
+	for {
+		c := b.credit.Load()
+		if c >= b.capacity {
+			return
+		}
+		if b.credit.CompareAndSwap(c, min(c+b.earn, b.capacity)) {
+			return
+		}
+	}
+}
+
+// withdraw reports whether one retry may happen, and if so pays for it.
+func (b *Budget) withdraw() bool {
+	for {
+		c := b.credit.Load()
+		if c < unit {
+			break
+		}
+		if b.credit.CompareAndSwap(c, c-unit) {
+			return true
+		}
+	}
+	if b.interval == 0 {
+		return false
+	}
+	// The floor is a GCRA limiter: a retry is allowed when it keeps the
+	// theoretical arrival time within one second of now, which admits a
+	// burst of minPerSecond and then minPerSecond per second.
+	now := int64(time.Since(b.epoch))
+	for {
+		tat := b.tat.Load()
+		next := max(tat, now) + b.interval
+		if next-now > int64(time.Second) {
+			return false
+		}
+		if b.tat.CompareAndSwap(tat, next) {
+			return true
+		}
+	}
+}
+
+// Credit returns how many retries the budget's credit would allow now, not
+// counting the per-second floor. It is a snapshot for metrics and tests.
+func (b *Budget) Credit() float64 {
+	return float64(b.credit.Load()) / unit
+}

@@ -1,0 +1,188 @@
+package retry
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrExhausted is the Cause of the *Error that Do returns when it stops
+// retrying because a limit was reached: Attempts, MaxElapsed, or a context
+// deadline that would pass before the next try could start.
+var ErrExhausted = errors.New("retry: attempts exhausted")
+
+// ErrBudgetExhausted is the Cause of the *Error that Do returns when the
+// policy's Budget refused a retry.
+var ErrBudgetExhausted = errors.New("retry: budget exhausted")
+
+// Error is the error Do returns when it gives up on an error that could have
+// been retried. errors.Is(err, e.Cause) and errors.Is(err, e.Last) both hold,
+// so a caller can test for ErrExhausted, ErrBudgetExhausted or the context's
+// cause, and for its own error, on the same value. When the context was
+// cancelled with a cause other than its Err, errors.Is holds for both.
+type Error struct {
+	// Attempts is the number of tries made.
+	Attempts int
+	// Cause says why Do stopped: ErrExhausted, ErrBudgetExhausted, or
+	// context.Cause of the context that was done.
+	Cause error
+	// Last is the error of the last try.
+	Last error
+	// Errors holds the error of each try in order, bounded: every error when
+	// there were at most 8 tries, otherwise those of the first 4 and of the
+	// last 4 tries. Errors of tries that asked for a delay with After are
+	// stored without the After marker.
+	Errors []error
+
+	ctxErr error    // ctx.Err() when it differs from Cause
+	buf    [8]error // backs Errors
+}
+
+// Error returns the cause, the number of tries and the last try's message.
+func (e *Error) Error() string {
+	switch e.Cause {
+	case ErrExhausted:
+		return fmt.Sprintf("retry: %d attempts failed, last: %v", e.Attempts, e.Last)
+	case ErrBudgetExhausted:
+		return fmt.Sprintf("retry: budget exhausted after %d attempts, last: %v", e.Attempts, e.Last)
+	}
+	return fmt.Sprintf("retry: %v after %d attempts, last: %v", e.Cause, e.Attempts, e.Last)
+}
+
+// Unwrap returns the cause, the context's error when it differs from the
+// cause, and the last try's error.
+func (e *Error) Unwrap() []error {
+	if e.ctxErr != nil {
+		return []error{e.Cause, e.ctxErr, e.Last}
+	}
+	return []error{e.Cause, e.Last}
+}
+
+// historySize is the number of errors an Error keeps; half from the first
+// tries and half from the last.
+const historySize = 8
+
+// history records the errors of the tries, bounded as Error.Errors says. The
+// first historySize/2 errors stay in place; the rest form a ring.
+type history struct {
+	n   int
+	buf [historySize]error
+}
+
+func (h *history) add(err error) {
+	const half = historySize / 2
+	if h.n < historySize {
+		h.buf[h.n] = err
+	} else {
+		h.buf[half+(h.n-half)%half] = err
+	}
+	h.n++
+}
+
+// last returns the error added last.
+func (h *history) last() error {
+	const half = historySize / 2
+	if h.n <= historySize {
+		return h.buf[h.n-1]
+	}
+	return h.buf[half+(h.n-1-half)%half]
+}
+
+// fail builds the *Error for a loop that stopped for cause after h.n tries.
+func (h *history) fail(cause, ctxErr error) *Error {
+	const half = historySize / 2
+	e := &Error{Attempts: h.n, Cause: cause, ctxErr: ctxErr}
+	if h.n <= historySize {
+		copy(e.buf[:], h.buf[:h.n])
+		e.Errors = e.buf[:h.n]
+	} else {
+		copy(e.buf[:half], h.buf[:half])
+		oldest := half + (h.n-half)%half
+		n := copy(e.buf[half:], h.buf[oldest:])
+		copy(e.buf[half+n:], h.buf[half:oldest])
+		e.Errors = e.buf[:]
+	}
+	e.Last = e.Errors[len(e.Errors)-1]
+	if ctxErr == cause {
+		e.ctxErr = nil
+	}
+	return e
+}
+
+// permanent marks an error that must not be retried.
+type permanent struct{ err error }
+
+func (p *permanent) Error() string { return p.err.Error() }
+func (p *permanent) Unwrap() error { return p.err }
+
+// Permanent marks err as not worth retrying: when a try returns it, even
+// wrapped (fmt.Errorf("...: %w", retry.Permanent(err))), Do stops at once.
+// Do returns err itself when the try returned Permanent(err) directly, and
+// the try's error as is when it wrapped the marker; errors.Is(returned, err)
+// holds either way. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanent{err}
+}
+
+// after carries a delay asked for by the callee.
+type after struct {
+	d   time.Duration
+	err error
+}
+
+func (a *after) Error() string { return a.err.Error() }
+func (a *after) Unwrap() error { return a.err }
+
+// After reports err and asks Do to wait d before the next try instead of the
+// policy's computed delay, as an HTTP Retry-After header or a gRPC pushback
+// does. The marker works wrapped too. The delay counts against the same
+// limits as any other: if it would end past the context's deadline or past
+// MaxElapsed, Do does not wait and returns the last error with ErrExhausted.
+// It is capped at the policy's maximum delay only with CapAfter. A negative d
+// is taken as zero. The try still counts as an attempt, and If still decides
+// whether err is retried. After(d, nil) is nil.
+func After(d time.Duration, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &after{max(d, 0), err}
+}
+
+// find returns the first error of type E in err's tree, walked as errors.As
+// does, without errors.As's allocation.
+func find[E error](err error) (E, bool) {
+	for err != nil {
+		if e, ok := err.(E); ok {
+			return e, true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range u.Unwrap() {
+				if e, ok := find[E](err); ok {
+					return e, true
+				}
+			}
+			err = nil
+		default:
+			err = nil
+		}
+	}
+	var zero E
+	return zero, false
+}
+
+// unmark strips a marker that err is itself (not one it wraps).
+func unmark(err error) error {
+	switch m := err.(type) {
+	case *permanent:
+		return m.err
+	case *after:
+		return m.err
+	}
+	return err
+}

@@ -1,0 +1,188 @@
+package retry
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// Policy says how often and how patiently to retry. A Policy is immutable
+// after New and safe to share between goroutines and calls; each call keeps
+// its own schedule. The zero Policy tries once and never retries; use New.
+type Policy struct {
+	attempts    int
+	maxElapsed  time.Duration
+	initial     time.Duration
+	max         time.Duration
+	mult        float64
+	exponential bool
+	jitter      jitter
+	retryIf     func(error) bool
+	onRetry     func(Event)
+	budget      *Budget
+	capAfter    bool
+	rand        rand.Source // nil: math/rand/v2's global source
+}
+
+// New returns a Policy made of the defaults changed by opts: DefaultAttempts
+// tries, Exponential(DefaultInitial, DefaultMax) with Multiplier 2 and
+// FullJitter, every error but a Permanent one retried, no MaxElapsed, no
+// budget. New panics if an option is invalid; each option's doc says when.
+func New(opts ...Option) *Policy {
+	p := &Policy{
+		attempts:    DefaultAttempts,
+		initial:     DefaultInitial,
+		max:         DefaultMax,
+		mult:        2,
+		exponential: true,
+	}
+	for _, opt := range opts {
+		opt(p)
+	}
+	if !p.exponential {
+		p.mult = 1
+	}
+	if p.jitter == jitterDefault {
+		p.jitter = jitterNone
+		if p.exponential {
+			p.jitter = jitterFull
+		}
+	}
+	return p
+}
+
+// Do calls fn until it returns nil, then returns nil. Between tries it waits
+// as the policy says. fn receives ctx unchanged.
+//
+// Do stops and returns an error when:
+//   - fn returns a Permanent error or one that If rejects: that error, as
+//     Permanent describes;
+//   - ctx is done after a failed try, or while Do waits (the wait ends at
+//     once): an *Error whose Cause is context.Cause(ctx);
+//   - Attempts is reached, or the next delay would end past ctx's deadline or
+//     past MaxElapsed (Do then does not wait): an *Error with ErrExhausted;
+//   - the budget refuses the retry: an *Error with ErrBudgetExhausted.
+//
+// In each *Error case errors.Is holds for the cause and for the last try's
+// error. Do starts no goroutine; it starts at most one timer, which it stops
+// before returning, and none when every delay is zero. A call whose first try
+// succeeds does not allocate. Do panics if fn is nil.
+func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
+	if fn == nil {
+		panic("retry: Do called with a nil fn")
+	}
+	var start time.Time
+	if p.maxElapsed > 0 {
+		start = time.Now()
+	}
+	if p.budget != nil {
+		p.budget.deposit()
+	}
+	err := fn(ctx)
+	if err == nil {
+		return nil
+	}
+	return p.retry(ctx, fn, err, start)
+}
+
+// Get is Do for a function that returns a value: it returns the value of the
+// try that succeeded, or the zero T and Do's error. Get panics if p or fn is
+// nil.
+func Get[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
+	if p == nil || fn == nil {
+		panic("retry: Get called with a nil Policy or fn")
+	}
+	var start time.Time
+	if p.maxElapsed > 0 {
+		start = time.Now()
+	}
+	if p.budget != nil {
+		p.budget.deposit()
+	}
+	v, err := fn(ctx)
+	if err == nil {
+		return v, nil
+	}
+	var out T // declared here so that only a failed first try allocates it
+	err = p.retry(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = fn(ctx)
+		return err
+	}, err, start)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
+// retry runs the tries after the first, which failed with err.
+func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err error, start time.Time) error {
+	var (
+		h     history
+		s     = p.schedule()
+		timer *time.Timer // created by the first non-zero delay, then reused
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if _, ok := err.(*permanent); ok {
+			return unmark(err)
+		}
+		if _, ok := find[*permanent](err); ok {
+			return err
+		}
+		if p.retryIf != nil && !p.retryIf(err) {
+			return unmark(err)
+		}
+		h.add(unmark(err))
+		if ctx.Err() != nil {
+			return h.fail(context.Cause(ctx), ctx.Err())
+		}
+		if h.n >= p.attempts {
+			return h.fail(ErrExhausted, nil)
+		}
+
+		d := s.next()
+		if a, ok := find[*after](err); ok {
+			d = a.d
+			if p.capAfter {
+				d = min(d, p.max)
+			}
+		}
+		if d > 0 || p.maxElapsed > 0 {
+			now := time.Now()
+			if dl, ok := ctx.Deadline(); ok && !now.Add(d).Before(dl) {
+				return h.fail(ErrExhausted, nil)
+			}
+			if p.maxElapsed > 0 && now.Add(d).Sub(start) > p.maxElapsed {
+				return h.fail(ErrExhausted, nil)
+			}
+		}
+		if p.budget != nil && !p.budget.withdraw() {
+			return h.fail(ErrBudgetExhausted, nil)
+		}
+		if p.onRetry != nil {
+			p.onRetry(Event{Attempt: h.n, Err: h.last(), Delay: d})
+		}
+
+		if d > 0 {
+			if timer == nil {
+				timer = time.NewTimer(d)
+			} else {
+				timer.Reset(d)
+			}
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return h.fail(context.Cause(ctx), ctx.Err())
+			}
+		}
+		if err = fn(ctx); err == nil {
+			return nil
+		}
+	}
+}
