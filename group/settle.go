@@ -1,0 +1,41 @@
+package group
+
+import "context"
+
+// Result is the outcome of one item of Settle: the value fn returned and its
+// error.
+type Result[T any] struct {
+	Value T
+	Err   error
+}
+
+// Settle calls fn for every item on up to Limit workers (default
+// runtime.GOMAXPROCS(0)) and returns one Result per item in input order, like
+// JavaScript's Promise.allSettled or Python's asyncio.gather with
+// return_exceptions=True. A failing item does not cancel the others: every
+// item runs and keeps its own error, unwrapped. When ctx is done, the items
+// not yet started are not started and get ctx's cause as their Err. Every
+// worker has returned before Settle returns.
+//
+// A panic in fn, or a call to runtime.Goexit, is not re-raised: it is
+// captured as that item's Err, a *PanicError holding the value and the
+// stack, and the other items go on. Settle is for gathering every outcome,
+// so one item's crash is reported as that item's outcome; use Map when a
+// panic should stop everything. Options other than Limit and Name have no
+// effect. Settle panics if fn is nil.
+func Settle[In, Out any](ctx context.Context, items []In, fn func(context.Context, In) (Out, error), opts ...Option) []Result[Out] {
+	if fn == nil {
+		panic("group: Settle: fn is nil")
+	}
+	res := make([]Result[Out], len(items))
+	_ = gatherRun(ctx, len(items), opts, func(ctx context.Context, i int) error {
+		r := &res[i]
+		if ctx.Err() != nil {
+			r.Err = context.Cause(ctx)
+			return nil
+		}
+		r.Value, r.Err = fn(ctx, items[i])
+		return nil
+	}, func(i int, err error) { res[i].Err = err })
+	return res
+}
