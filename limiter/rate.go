@@ -1,0 +1,184 @@
+package limiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// Inf is the rate of a limiter that admits every event at once, whatever its
+// burst: NewRate(Inf, 1).AllowN(n) is true for every n >= 0.
+const Inf = math.MaxFloat64
+
+// ErrRateExceeded reports that a rate limiter refused an event: WaitN was
+// asked for more events than the burst, or for a wait that would end after the
+// context's deadline. Match it with errors.Is.
+var ErrRateExceeded = errors.New("limiter: rate exceeded")
+
+// maxTolerance bounds burst·interval (about 73 years) so that no sum in the
+// admission rule can overflow an int64 during the process's lifetime.
+const maxTolerance = 1 << 61
+
+// Every returns the rate, in events per second, of one event every d.
+// Every(d) for d <= 0 returns Inf.
+func Every(d time.Duration) float64 {
+	if d <= 0 {
+		return Inf
+	}
+	return float64(time.Second) / float64(d)
+}
+
+// Rate is a lock-free rate limiter: it admits events at perSecond on average,
+// and up to burst events at once after a quiet spell. It is safe for
+// concurrent use. The zero value is not usable; create one with NewRate.
+//
+// Rate implements the generic cell rate algorithm (GCRA). The emission
+// interval T is 1s/perSecond rounded to the nearest nanosecond (at least 1ns),
+// and the only state is the theoretical arrival time tat, in nanoseconds since
+// the limiter was created, starting at 0 (a full bucket). AllowN(n) at time
+// now computes tat' = max(tat, now) + n·T and admits the events if and only if
+// tat' − now <= burst·T, storing tat' only on admission; n > burst is never
+// admitted. Hence over any window of length t at most burst + t/T events are
+// admitted. A clock reading that is stale by the time it is used can only make
+// the limiter stricter, never move tat backwards.
+type Rate struct {
+	tat       atomic.Int64 // theoretical arrival time, ns since epoch
+	interval  int64        // emission interval T in ns; 0 means Inf
+	tolerance int64        // burst·T in ns
+	burst     int
+	epoch     time.Time // carries a monotonic clock reading
+}
+
+// NewRate returns a limiter that admits perSecond events per second with
+// bursts of up to burst events; it starts full, so burst events are admitted
+// at once. It panics if perSecond is not positive (use Inf for no limit), if
+// burst < 1, or if burst events take longer than about 73 years to earn.
+func NewRate(perSecond float64, burst int) *Rate {
+	if !(perSecond > 0) {
+		panic(fmt.Sprintf("limiter: NewRate(%v, %d): perSecond must be positive or Inf", perSecond, burst))
+	}
+	if burst < 1 {
+		panic(fmt.Sprintf("limiter: NewRate(%v, %d): burst must be at least 1", perSecond, burst))
+	}
+	r := &Rate{burst: burst, epoch: time.Now()}
+	if perSecond == Inf {
+		return r
+	}
+	t := max(1, math.Round(float64(time.Second)/perSecond))
+	if t*float64(burst) > maxTolerance {
+		panic(fmt.Sprintf("limiter: NewRate(%v, %d): burst/perSecond must not exceed 73 years", perSecond, burst))
+	}
+	r.interval = int64(t)
+	r.tolerance = r.interval * int64(burst)
+	return r
+}
+
+// Burst returns the most events the limiter admits at once.
+func (r *Rate) Burst() int { return r.burst }
+
+// Allow reports whether one event may happen now, and if so records it.
+// A refusal changes nothing.
+func (r *Rate) Allow() bool { return r.AllowN(1) }
+
+// AllowN reports whether n events may happen now, and if so records them.
+// A refusal changes nothing. AllowN(0) is true; n > Burst() is always refused
+// (unless the rate is Inf); AllowN panics if n is negative.
+func (r *Rate) AllowN(n int) bool {
+	if n > r.burst || n <= 0 || r.interval == 0 {
+		return r.allowOdd(n)
+	}
+	_, wait, _ := r.take(r.now(), n, 0)
+	return wait <= 0
+}
+
+// allowOdd decides the cases AllowN keeps off its fast path.
+func (r *Rate) allowOdd(n int) bool {
+	if n < 0 {
+		panic(fmt.Sprintf("limiter: Rate.AllowN(%d): n must not be negative", n))
+	}
+	return n == 0 || r.interval == 0
+}
+
+// Wait blocks until one event may happen and records it; see WaitN.
+func (r *Rate) Wait(ctx context.Context) error { return r.WaitN(ctx, 1) }
+
+// WaitN blocks until n events may happen, records them, and returns nil.
+// Events are granted in the order WaitN is called, each sleeping exactly as
+// long as its turn needs. If ctx ends first, WaitN returns context.Cause(ctx)
+// at once and gives back its reservation when no later caller has reserved
+// behind it (giving back a reservation in the middle of the queue could let
+// events bunch up beyond the limit, so that one is forfeited instead).
+// WaitN returns an error matching ErrRateExceeded without waiting if n >
+// Burst(), or if the wait would end after ctx's deadline; it returns an error
+// if n is negative. WaitN(ctx, 0) only checks ctx.
+func (r *Rate) WaitN(ctx context.Context, n int) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	switch {
+	case n < 0:
+		return fmt.Errorf("limiter: Rate.WaitN(%d): n must not be negative", n)
+	case n == 0 || r.interval == 0:
+		return nil
+	case n > r.burst:
+		return fmt.Errorf("%w: WaitN(%d) exceeds the burst of %d", ErrRateExceeded, n, r.burst)
+	}
+	now := r.now()
+	limit := int64(math.MaxInt64)
+	if d, ok := ctx.Deadline(); ok {
+		limit = max(0, int64(time.Until(d)))
+	}
+	tat, wait, ok := r.take(now, n, limit)
+	if !ok {
+		return fmt.Errorf("%w: WaitN(%d) would wait %v, past the context's deadline", ErrRateExceeded, n, time.Duration(wait))
+	}
+	return r.sleep(ctx, tat, int64(n)*r.interval, wait)
+}
+
+// sleep waits for wait ns, the delay of a reservation that moved tat to tat
+// by adding inc. If ctx ends first it gives the reservation back when that is
+// safe and returns ctx's cause.
+func (r *Rate) sleep(ctx context.Context, tat, inc, wait int64) error {
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(time.Duration(wait))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.giveBack(tat, inc)
+		return context.Cause(ctx)
+	}
+}
+
+// giveBack undoes a reservation that moved tat to tat by adding inc, if no
+// later reservation or admission has moved it since. Only the last one may be
+// given back: moving tat back under later reservations would admit new events
+// alongside theirs, beyond the limit.
+func (r *Rate) giveBack(tat, inc int64) { r.tat.CompareAndSwap(tat, tat-inc) }
+
+// now returns the monotonic time since the limiter's epoch in ns.
+func (r *Rate) now() int64 { return int64(time.Since(r.epoch)) }
+
+// take reserves n <= burst events at now unless they would have to wait
+// longer than limit ns. It returns the new tat and the wait (<= 0: none), and
+// ok false, with nothing stored, if the wait exceeds limit.
+func (r *Rate) take(now int64, n int, limit int64) (tat, wait int64, ok bool) {
+	inc := int64(n) * r.interval
+	for {
+		old := r.tat.Load()
+		tat = max(old, now) + inc
+		wait = tat - now - r.tolerance
+		if wait > limit {
+			return old, wait, false
+		}
+		if r.tat.CompareAndSwap(old, tat) {
+			return tat, wait, true
+		}
+	}
+}
