@@ -22,7 +22,7 @@ func FuzzRateAdmission(f *testing.F) {
 	f.Add(uint32(100), uint8(3), []byte{0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 40})
 	f.Add(uint32(7), uint8(1), []byte{1, 1, 0, 1, 1, 0, 2, 0, 1, 1, 1, 0, 0, 1, 3})
 	f.Add(uint32(1000), uint8(5), []byte{0, 5, 0, 1, 2, 1, 1, 3, 0, 2, 1, 20, 4, 1, 2, 0, 4, 9})
-	f.Add(uint32(1000), uint8(5), []byte("110"))                          // a reservation with no wait
+	f.Add(uint32(1000), uint8(5), []byte("110"))                         // a reservation with no wait
 	f.Add(uint32(73), uint8(156), []byte("0001\x8a01X0100100210210200")) // a forfeited slot stays taken
 	f.Fuzz(func(t *testing.T, interval uint32, burst uint8, ops []byte) {
 		if interval == 0 || burst == 0 || len(ops) > 3*200 {
