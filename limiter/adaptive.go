@@ -1,0 +1,217 @@
+package limiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Adaptive is a concurrency limit that follows what the protected resource
+// can take: it grows while calls succeed quickly and shrinks when they fail
+// or slow down. The limit is enforced by a FIFO Semaphore whose size the
+// algorithm sets.
+//
+// The default algorithm is AIMD (additive increase, multiplicative
+// decrease): each successful sample, while at least half the limit is in
+// use, adds 1/limit (so about one per round trip of the whole limit); a
+// failure, or a success slower than MaxLatency, multiplies the limit by the
+// Backoff ratio, at most once per round trip. Gradient selects a
+// latency-gradient algorithm instead, after Netflix's concurrency-limits.
+//
+// An Adaptive must be created with NewAdaptive. It is safe for concurrent
+// use.
+type Adaptive struct {
+	sem   *Semaphore
+	limit atomic.Int64 // the semaphore's limit, for Limit
+	cfg   adaptConfig
+
+	mu sync.Mutex
+	// mu guards the fields below.
+	estimate float64       // the limit before rounding down
+	minRTT   time.Duration // smallest latency seen (Gradient only)
+	roundN   int           // samples in the current round (Gradient only)
+	roundRTT time.Duration // their total latency
+	lastDrop time.Time     // when the limit last backed off
+}
+
+// AdaptiveOption configures NewAdaptive.
+type AdaptiveOption func(*adaptConfig)
+
+type adaptConfig struct {
+	initial, min, max int
+	tolerance         float64 // 0: AIMD; otherwise the Gradient tolerance
+	maxLatency        time.Duration
+	backoff           float64
+	onChange          func(old, new int)
+}
+
+// InitialLimit sets the limit an Adaptive starts with (default 20). It is
+// clamped to [MinLimit, MaxLimit]. It panics if n is less than 1.
+func InitialLimit(n int) AdaptiveOption {
+	adaptCheckPositive("InitialLimit", n)
+	return func(c *adaptConfig) { c.initial = n }
+}
+
+// MinLimit sets the smallest limit an Adaptive shrinks to (default 1). It
+// panics if n is less than 1.
+func MinLimit(n int) AdaptiveOption {
+	adaptCheckPositive("MinLimit", n)
+	return func(c *adaptConfig) { c.min = n }
+}
+
+// MaxLimit sets the largest limit an Adaptive grows to (default 1000). It
+// panics if n is less than 1.
+func MaxLimit(n int) AdaptiveOption {
+	adaptCheckPositive("MaxLimit", n)
+	return func(c *adaptConfig) { c.max = n }
+}
+
+// Gradient selects the gradient algorithm. It remembers the smallest
+// latency seen (the latency without load), averages the latency of each
+// round of successful samples (as many as the limit) taken while at least
+// half the limit is in use, and then sets the limit to
+//
+//	limit × min(1, max(0.5, tolerance × minLatency / meanLatency)) + √limit
+//
+// so the limit grows by √limit per round while latency stays within
+// tolerance times the unloaded latency, and shrinks in proportion when
+// latency rises above it; it settles where limit − √limit is the
+// concurrency the resource serves at that latency. Failures back off as in
+// AIMD. It panics if tolerance is less than 1 or not a finite number.
+func Gradient(tolerance float64) AdaptiveOption {
+	if !(tolerance >= 1) || math.IsInf(tolerance, 1) {
+		panic(fmt.Sprintf("limiter: Gradient(%v): tolerance must be a finite number of at least 1", tolerance))
+	}
+	return func(c *adaptConfig) { c.tolerance = tolerance }
+}
+
+// MaxLatency makes a success that took longer than d count as a failure
+// (default: no latency counts as a failure). It panics if d is not positive.
+func MaxLatency(d time.Duration) AdaptiveOption {
+	if d <= 0 {
+		panic(fmt.Sprintf("limiter: MaxLatency(%v): d must be positive", d))
+	}
+	return func(c *adaptConfig) { c.maxLatency = d }
+}
+
+// Backoff sets the ratio the limit is multiplied by on a failure (default
+// 0.9). It panics unless 0 < ratio < 1.
+func Backoff(ratio float64) AdaptiveOption {
+	if !(ratio > 0 && ratio < 1) {
+		panic(fmt.Sprintf("limiter: Backoff(%v): ratio must be in (0, 1)", ratio))
+	}
+	return func(c *adaptConfig) { c.backoff = ratio }
+}
+
+// OnLimitChange registers fn to be called with the old and new limit each
+// time the limit changes. Calls are made one at a time, in order, from the
+// done function whose sample changed the limit; fn must not call that done
+// function's Adaptive other than its Limit method. It panics if fn is nil.
+func OnLimitChange(fn func(old, new int)) AdaptiveOption {
+	if fn == nil {
+		panic("limiter: OnLimitChange(nil): fn must not be nil")
+	}
+	return func(c *adaptConfig) { c.onChange = fn }
+}
+
+func adaptCheckPositive(option string, n int) {
+	if n < 1 {
+		panic(fmt.Sprintf("limiter: %s(%d): n must be at least 1", option, n))
+	}
+}
+
+// NewAdaptive returns an adaptive concurrency limit configured by opts. It
+// panics if MinLimit exceeds MaxLimit.
+func NewAdaptive(opts ...AdaptiveOption) *Adaptive {
+	cfg := adaptConfig{initial: 20, min: 1, max: 1000, backoff: 0.9}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.min > cfg.max {
+		panic(fmt.Sprintf("limiter: NewAdaptive: MinLimit(%d) exceeds MaxLimit(%d)", cfg.min, cfg.max))
+	}
+	n := min(max(cfg.initial, cfg.min), cfg.max)
+	a := &Adaptive{sem: NewSemaphore(int64(n)), cfg: cfg, estimate: float64(n)}
+	a.limit.Store(int64(n))
+	return a
+}
+
+// Acquire waits for a slot under the current limit, FIFO, and returns a done
+// function that must be called exactly once when the work is over, with its
+// outcome: nil records a success and its latency (measured from Acquire's
+// return), an error matching context.Canceled records nothing (the caller
+// gave up; that says nothing about the resource), and any other error
+// records a failure. If ctx is done first, Acquire returns
+// context.Cause(ctx) and a nil done function.
+func (a *Adaptive) Acquire(ctx context.Context) (done func(err error), err error) {
+	if err := a.sem.Acquire(ctx, 1); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	return func(err error) { a.sample(start, err) }, nil
+}
+
+// Limit returns the current limit.
+func (a *Adaptive) Limit() int { return int(a.limit.Load()) }
+
+// Stats returns a snapshot of the underlying semaphore: the current limit,
+// the calls in flight (Held) and the callers waiting (Waiters).
+func (a *Adaptive) Stats() SemaphoreStats { return a.sem.Stats() }
+
+// sample records the outcome of one call and releases its slot.
+func (a *Adaptive) sample(start time.Time, err error) {
+	now := time.Now()
+	inflight := float64(a.sem.held())
+	a.sem.Release(1)
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	rtt := now.Sub(start)
+	drop := err != nil || (a.cfg.maxLatency > 0 && rtt > a.cfg.maxLatency)
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cfg.tolerance > 0 && !drop && (a.minRTT == 0 || rtt < a.minRTT) {
+		a.minRTT = max(rtt, 1)
+	}
+	est := a.estimate
+	switch {
+	case drop:
+		// Back off once per round trip: calls started before the last
+		// back-off saw the old limit and say nothing about the new one.
+		if start.Before(a.lastDrop) {
+			return
+		}
+		a.lastDrop = now
+		est *= a.cfg.backoff
+	case 2*inflight < est:
+		return // too little use to tell whether more would do
+	case a.cfg.tolerance == 0:
+		est += 1 / est
+	default:
+		a.roundN++
+		a.roundRTT += rtt
+		if a.roundN < int(est) {
+			return
+		}
+		mean := a.roundRTT / time.Duration(a.roundN)
+		a.roundN, a.roundRTT = 0, 0
+		g := min(1, max(0.5, a.cfg.tolerance*float64(a.minRTT)/float64(max(mean, 1))))
+		est = est*g + math.Sqrt(est)
+	}
+	est = min(max(est, float64(a.cfg.min)), float64(a.cfg.max))
+	a.estimate = est
+	n, old := int64(est), a.limit.Load()
+	if n == old {
+		return
+	}
+	a.sem.SetLimit(n)
+	a.limit.Store(n)
+	if a.cfg.onChange != nil {
+		a.cfg.onChange(int(old), int(n))
+	}
+}

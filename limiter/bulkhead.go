@@ -1,0 +1,92 @@
+package limiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
+// ErrFull is returned by [Bulkhead.Do] when every slot is busy and the queue
+// is full: the call is rejected at once instead of waiting.
+var ErrFull = errors.New("limiter: bulkhead full")
+
+// Bulkhead runs at most maxConcurrent functions at a time. Callers beyond
+// that wait in a bounded FIFO queue, and once the queue is full further
+// callers are rejected at once with ErrFull, shedding load instead of
+// piling it up.
+//
+// A Bulkhead must be created with NewBulkhead. It is safe for concurrent use.
+type Bulkhead struct {
+	sem       *Semaphore
+	capacity  int64        // maxConcurrent + maxQueue
+	admitted  atomic.Int64 // calls running or queued
+	rejected  atomic.Int64
+	completed atomic.Int64
+}
+
+// NewBulkhead returns a bulkhead that runs at most maxConcurrent functions at
+// once with at most maxQueue callers waiting. It panics if maxConcurrent is
+// less than 1 or maxQueue is negative.
+func NewBulkhead(maxConcurrent, maxQueue int) *Bulkhead {
+	if maxConcurrent < 1 {
+		panic(fmt.Sprintf("limiter: NewBulkhead(maxConcurrent=%d): must be at least 1", maxConcurrent))
+	}
+	if maxQueue < 0 {
+		panic(fmt.Sprintf("limiter: NewBulkhead(maxQueue=%d): must not be negative", maxQueue))
+	}
+	return &Bulkhead{
+		sem:      NewSemaphore(int64(maxConcurrent)),
+		capacity: int64(maxConcurrent) + int64(maxQueue),
+	}
+}
+
+// Do calls fn(ctx) in the caller's goroutine once a slot is free and returns
+// its error. If every slot is busy, Do waits in FIFO order; if the queue is
+// full too, it returns ErrFull at once without calling fn. If ctx is done
+// before fn starts, Do returns context.Cause(ctx) without calling fn. A panic
+// in fn frees the slot and propagates to the caller.
+func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error {
+	if b.admitted.Add(1) > b.capacity {
+		b.admitted.Add(-1)
+		b.rejected.Add(1)
+		return ErrFull
+	}
+	if err := b.sem.Acquire(ctx, 1); err != nil {
+		b.admitted.Add(-1)
+		return err
+	}
+	defer b.done()
+	return fn(ctx)
+}
+
+func (b *Bulkhead) done() {
+	b.completed.Add(1)
+	b.sem.Release(1)
+	b.admitted.Add(-1)
+}
+
+// BulkheadStats is a snapshot of a Bulkhead's counters.
+type BulkheadStats struct {
+	// Running is the number of functions running.
+	Running int
+	// Queued is the number of callers waiting for a slot.
+	Queued int
+	// Rejected is the number of calls rejected with ErrFull so far.
+	Rejected int64
+	// Completed is the number of functions that have returned (or
+	// panicked) so far.
+	Completed int64
+}
+
+// Stats returns a snapshot of the bulkhead's counters. Running and Queued
+// are read together; Rejected and Completed are read just after them.
+func (b *Bulkhead) Stats() BulkheadStats {
+	s := b.sem.Stats()
+	return BulkheadStats{
+		Running:   int(s.Held),
+		Queued:    s.Waiters,
+		Rejected:  b.rejected.Load(),
+		Completed: b.completed.Load(),
+	}
+}

@@ -1,0 +1,321 @@
+package limiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrTooLarge is returned (wrapped) by [Semaphore.Acquire] when it asks for
+// more permits than the semaphore's limit, so that it could never succeed.
+// A waiter already queued gets it when [Semaphore.SetLimit] shrinks the limit
+// below its weight.
+var ErrTooLarge = errors.New("limiter: weight exceeds the semaphore's limit")
+
+// semLocked is the bit of Semaphore.state that sends every operation through
+// Semaphore.mu. The bits below it count the permits held.
+const semLocked = 1 << 62
+
+// semMaxLimit is the largest limit a Semaphore accepts: held permits must fit
+// below semLocked.
+const semMaxLimit = semLocked - 1
+
+// Semaphore is a weighted semaphore: callers acquire and release permits, and
+// at most Limit permits are held at any time.
+//
+// Waiters are served in FIFO order: a large request at the head of the queue
+// is not overtaken by small ones arriving after it, so it cannot be starved.
+// Acquire, TryAcquire and Release take a lock-free path (one compare-and-swap)
+// while no caller is queued. The limit can be changed at run time with
+// SetLimit.
+//
+// A Semaphore must be created with NewSemaphore and must not be copied. It is
+// safe for concurrent use.
+type Semaphore struct {
+	// state is the number of permits held, plus semLocked while mu's holder
+	// requires that state change only under mu (it is set for as long as
+	// waiters are queued). While semLocked is clear, state changes by CAS.
+	state atomic.Int64
+	// size is the limit. It changes only under mu with semLocked set.
+	size atomic.Int64
+	// pool recycles waiters, so that blocking does not allocate. It is per
+	// semaphore, so that a waiter's channel stays in the synctest bubble
+	// (if any) that uses the semaphore.
+	pool sync.Pool
+
+	mu sync.Mutex
+	// mu guards the fields below.
+	head, tail *semWaiter // the FIFO queue
+	waiters    int        // the length of the queue
+}
+
+// semWaiter is a queued Acquire call.
+type semWaiter struct {
+	w     int64
+	ready chan struct{} // capacity 1: receives once the waiter is signalled
+	// signalled and err are set under mu before the send on ready. err is
+	// nil when the permits were granted, an error when the waiter failed.
+	signalled  bool
+	err        error
+	prev, next *semWaiter
+}
+
+// NewSemaphore returns a semaphore with a limit of n permits. It panics if n
+// is less than 1 or greater than 1<<62-1.
+func NewSemaphore(n int64) *Semaphore {
+	semCheckLimit("NewSemaphore", n)
+	s := &Semaphore{}
+	s.size.Store(n)
+	return s
+}
+
+func semCheckLimit(op string, n int64) {
+	if n < 1 || n > semMaxLimit {
+		panic(fmt.Sprintf("limiter: %s(%d): n must be between 1 and 1<<62-1", op, n))
+	}
+}
+
+func semCheckWeight(op string, w int64) {
+	if w < 1 {
+		panic(fmt.Sprintf("limiter: Semaphore.%s(%d): weight must be at least 1", op, w))
+	}
+}
+
+// Acquire acquires w permits, blocking until they are available or ctx is
+// done. It returns nil on success. If ctx is done first, including before the
+// call, it returns context.Cause(ctx) and leaves the semaphore unchanged:
+// permits granted while ctx was ending are given back. If w exceeds the
+// limit, Acquire fails at once with an error wrapping ErrTooLarge instead of
+// blocking. Acquire panics if w is less than 1.
+func (s *Semaphore) Acquire(ctx context.Context, w int64) error {
+	semCheckWeight("Acquire", w)
+	done := ctx.Done()
+	if done != nil {
+		select {
+		case <-done:
+			return context.Cause(ctx)
+		default:
+		}
+	}
+	for {
+		st := s.state.Load()
+		if st&semLocked != 0 || s.size.Load()-st < w {
+			break
+		}
+		if s.state.CompareAndSwap(st, st+w) {
+			return nil
+		}
+	}
+	return s.acquireSlow(ctx, done, w)
+}
+
+func (s *Semaphore) acquireSlow(ctx context.Context, done <-chan struct{}, w int64) error {
+	wt, _ := s.pool.Get().(*semWaiter)
+	if wt == nil {
+		wt = &semWaiter{ready: make(chan struct{}, 1)}
+	}
+	*wt = semWaiter{w: w, ready: wt.ready}
+
+	s.lock()
+	if size := s.size.Load(); w > size {
+		s.unlock()
+		s.pool.Put(wt)
+		return fmt.Errorf("limiter: Semaphore.Acquire(%d) with limit %d: %w", w, size, ErrTooLarge)
+	}
+	if s.head == nil && s.size.Load()-s.held() >= w {
+		s.state.Add(w)
+		s.unlock()
+		s.pool.Put(wt)
+		return nil
+	}
+	s.push(wt)
+	s.unlock()
+
+	select {
+	case <-wt.ready:
+		err := wt.err
+		s.pool.Put(wt)
+		if err != nil {
+			return err
+		}
+		// Granted. Fail anyway if ctx ended meanwhile, as Acquire does when
+		// ctx is done on entry.
+		select {
+		case <-done:
+			s.Release(w)
+			return context.Cause(ctx)
+		default:
+			return nil
+		}
+	case <-done:
+		s.lock()
+		if wt.signalled {
+			<-wt.ready // sent under mu, so already buffered
+			if wt.err == nil {
+				s.state.Add(-w)
+			}
+		} else {
+			s.remove(wt)
+		}
+		s.grant() // the permits given back, or the removed head, may let others in
+		s.unlock()
+		s.pool.Put(wt)
+		return context.Cause(ctx)
+	}
+}
+
+// TryAcquire acquires w permits if they are available at once and no caller
+// is queued before it, and reports whether it did. It never blocks. It
+// panics if w is less than 1.
+func (s *Semaphore) TryAcquire(w int64) bool {
+	semCheckWeight("TryAcquire", w)
+	for {
+		st := s.state.Load()
+		if st&semLocked != 0 {
+			break
+		}
+		if s.size.Load()-st < w {
+			return false
+		}
+		if s.state.CompareAndSwap(st, st+w) {
+			return true
+		}
+	}
+	s.lock()
+	ok := s.head == nil && s.size.Load()-s.held() >= w
+	if ok {
+		s.state.Add(w)
+	}
+	s.unlock()
+	return ok
+}
+
+// Release gives back w permits and wakes the waiters at the head of the
+// queue that now fit. It panics if w is less than 1 or more than the permits
+// held.
+func (s *Semaphore) Release(w int64) {
+	semCheckWeight("Release", w)
+	for {
+		st := s.state.Load()
+		if st&semLocked != 0 || st < w {
+			break
+		}
+		if s.state.CompareAndSwap(st, st-w) {
+			return
+		}
+	}
+	s.lock()
+	if held := s.held(); w > held {
+		s.unlock()
+		panic(fmt.Sprintf("limiter: Semaphore.Release(%d) with only %d permits held", w, held))
+	}
+	s.state.Add(-w)
+	s.grant()
+	s.unlock()
+}
+
+// SetLimit changes the limit to n permits. Growing it wakes the waiters that
+// now fit. Shrinking it takes no permits back: holders keep them, and new
+// acquisitions wait until the permits held fall below the new limit. Queued
+// waiters whose weight exceeds n fail with an error wrapping ErrTooLarge.
+// SetLimit panics if n is less than 1 or greater than 1<<62-1.
+func (s *Semaphore) SetLimit(n int64) {
+	semCheckLimit("Semaphore.SetLimit", n)
+	s.lock()
+	s.size.Store(n)
+	for wt := s.head; wt != nil; {
+		next := wt.next
+		if wt.w > n {
+			s.remove(wt)
+			s.signal(wt, fmt.Errorf("limiter: Semaphore.Acquire(%d) with limit %d: %w", wt.w, n, ErrTooLarge))
+		}
+		wt = next
+	}
+	s.grant()
+	s.unlock()
+}
+
+// SemaphoreStats is a snapshot of a Semaphore.
+type SemaphoreStats struct {
+	// Limit is the number of permits the semaphore hands out at most.
+	Limit int64
+	// Held is the number of permits held. It can exceed Limit for a while
+	// after SetLimit shrinks it.
+	Held int64
+	// Waiters is the number of Acquire calls queued.
+	Waiters int
+}
+
+// Stats returns a consistent snapshot of the semaphore's limit, permits held
+// and queue length.
+func (s *Semaphore) Stats() SemaphoreStats {
+	s.lock()
+	st := SemaphoreStats{Limit: s.size.Load(), Held: s.held(), Waiters: s.waiters}
+	s.unlock()
+	return st
+}
+
+// lock takes mu and stops the lock-free paths from changing state.
+func (s *Semaphore) lock() {
+	s.mu.Lock()
+	s.state.Or(semLocked)
+}
+
+// unlock lets the lock-free paths run again if no one is queued, and
+// releases mu.
+func (s *Semaphore) unlock() {
+	if s.head == nil {
+		s.state.And(^semLocked)
+	}
+	s.mu.Unlock()
+}
+
+// held returns the permits held. Under lock it is stable.
+func (s *Semaphore) held() int64 { return s.state.Load() &^ semLocked }
+
+// grant hands permits to the waiters at the head of the queue, in order, for
+// as long as the next one fits. It stops at the first that does not, so that
+// a large waiter is not starved by smaller ones behind it. Called under lock.
+func (s *Semaphore) grant() {
+	for wt := s.head; wt != nil && s.size.Load()-s.held() >= wt.w; wt = s.head {
+		s.state.Add(wt.w)
+		s.remove(wt)
+		s.signal(wt, nil)
+	}
+}
+
+// signal wakes a waiter that has been removed from the queue. Called under
+// lock.
+func (s *Semaphore) signal(wt *semWaiter, err error) {
+	wt.signalled = true
+	wt.err = err
+	wt.ready <- struct{}{}
+}
+
+func (s *Semaphore) push(wt *semWaiter) {
+	wt.prev = s.tail
+	if s.tail == nil {
+		s.head = wt
+	} else {
+		s.tail.next = wt
+	}
+	s.tail = wt
+	s.waiters++
+}
+
+func (s *Semaphore) remove(wt *semWaiter) {
+	if wt.prev == nil {
+		s.head = wt.next
+	} else {
+		wt.prev.next = wt.next
+	}
+	if wt.next == nil {
+		s.tail = wt.prev
+	} else {
+		wt.next.prev = wt.prev
+	}
+	wt.prev, wt.next = nil, nil
+	s.waiters--
+}
