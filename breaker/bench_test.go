@@ -1,0 +1,53 @@
+package breaker_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftgo/weft/breaker"
+)
+
+func ok(context.Context) error { return nil }
+
+// BenchmarkDoClosed measures a closed breaker's call path with a trivial fn.
+func BenchmarkDoClosed(b *testing.B) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		opts []breaker.Option
+	}{
+		{"consecutive", nil},
+		{"window", []breaker.Option{breaker.FailureRate(0.5, breaker.Window(100))}},
+		{"timewindow", []breaker.Option{breaker.FailureRate(0.5, breaker.TimeWindow(10*time.Second, 10))}},
+		{"slowcalls", []breaker.Option{breaker.SlowCalls(time.Second, 0.5)}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			br := breaker.New(c.opts...)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = br.Do(ctx, ok)
+			}
+		})
+		b.Run(c.name+"/parallel", func(b *testing.B) {
+			br := breaker.New(c.opts...)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					_ = br.Do(ctx, ok)
+				}
+			})
+		})
+	}
+	b.Run("floor", func(b *testing.B) {
+		var state atomic.Uint32
+		fn := ok
+		for b.Loop() {
+			if state.Load() == 0 {
+				_ = fn(ctx)
+			}
+		}
+	})
+}
