@@ -24,8 +24,9 @@ func Remaining(ctx context.Context) (time.Duration, bool) {
 //
 // If ctx has less than d left, the child is already done when Reserve
 // returns, with a cause that says how much time was left. If ctx has no
-// deadline, there is nothing to keep back: the child only ends with ctx or
-// when cancel is called. If ctx ends first, the child has ctx's cause.
+// deadline, or d is 0, there is nothing to keep back: the child only ends
+// with ctx or when cancel is called. If ctx ends first, the child has ctx's
+// cause.
 //
 // As with context.WithDeadline, the caller must call cancel once the child
 // is no longer needed, to release its timer. Reserve panics if d is negative.
@@ -34,7 +35,7 @@ func Reserve(ctx context.Context, d time.Duration) (context.Context, context.Can
 		panic("timeout: Reserve(" + d.String() + "): d must not be negative")
 	}
 	dl, ok := ctx.Deadline()
-	if !ok {
+	if !ok || d == 0 {
 		return context.WithCancel(ctx)
 	}
 	cause := &reserved{kept: d, left: -1}

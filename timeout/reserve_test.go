@@ -49,8 +49,7 @@ func TestReserve(t *testing.T) {
 			"timeout: Reserve(3s): deadline reached, 3s kept back before the parent's deadline"},
 		{"too little time", 2 * time.Second, 3 * time.Second, 0,
 			"timeout: Reserve(3s): only 2s left before the parent's deadline"},
-		{"nothing kept", 2 * time.Second, 0, 2 * time.Second,
-			"timeout: Reserve(0s): deadline reached, 0s kept back before the parent's deadline"},
+		{"nothing kept", 2 * time.Second, 0, 2 * time.Second, "context deadline exceeded"},
 		{"no deadline", 0, 3 * time.Second, -1, ""},
 	}
 	for _, tt := range tests {
@@ -84,6 +83,7 @@ func TestReserve(t *testing.T) {
 				cause := context.Cause(ctx)
 				assert.ErrorIs(t, cause, context.DeadlineExceeded)
 				assert.NotErrorIs(t, cause, timeout.ErrTimeout)
+				assert.Equal(t, tt.d == 0, cause == context.DeadlineExceeded, "the parent's cause only when nothing is kept")
 				assert.EqualError(t, cause, tt.wantCause)
 				if tt.wantDone < tt.parent {
 					assert.NoError(t, parent.Err(), "the reserved time is still the parent's")
