@@ -2,6 +2,7 @@ package retry
 
 import (
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -32,7 +33,7 @@ type Budget struct {
 }
 
 // unit is the fixed-point scale of Budget.credit: one retry.
-const unit = 1 << 20
+const unit = 1 << 32
 
 // budgetMemory is how many first tries' credit a Budget keeps at most.
 const budgetMemory = 1000
@@ -48,7 +49,7 @@ func NewBudget(ratio float64, minPerSecond int) *Budget {
 	if minPerSecond < 0 {
 		panic(fmt.Sprintf("retry: NewBudget(%v, %d): minPerSecond must not be negative", ratio, minPerSecond))
 	}
-	earn := max(int64(ratio*unit), 1)
+	earn := max(int64(math.Round(ratio*unit)), 1)
 	b := &Budget{earn: earn, capacity: earn * budgetMemory, epoch: time.Now()}
 	if minPerSecond > 0 {
 		b.interval = max(int64(time.Second)/int64(minPerSecond), 1)
