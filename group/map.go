@@ -21,10 +21,12 @@ import (
 // Map returns it; with KeepGoing every item runs and Map returns all errors
 // joined with errors.Join in the order they occurred. Each error names the
 // index of its item ("group: item 3: ...") and wraps fn's error, so errors.Is
-// and errors.As still reach it. Errors that only echo Map's own cancellation
-// (context.Canceled after an earlier failure) are left out. When ctx is done
-// before every item has started, the items left are not started and ctx's
-// cause is returned (or joined, with KeepGoing).
+// and errors.As still reach it. When ctx is done before every item has
+// started, the items left are not started and ctx's cause is returned (or
+// joined, with KeepGoing). Errors that only echo a cancellation
+// (context.Canceled or context.DeadlineExceeded, returned once the context
+// is done) count as that cause, reported once, and are left out when the
+// cancellation was Map's own, after a failure.
 //
 // A panic in fn, or a call to runtime.Goexit, cancels the other items and is
 // re-raised in the caller's goroutine as a *PanicError, carrying the original
@@ -185,11 +187,13 @@ func (g *gather) loop(s *span) {
 // fail applies the error policy to item i's error and reports whether the
 // worker should go on.
 func (g *gather) fail(i int, err error) bool {
+	if gatherEcho(g.ctx, err) {
+		g.stop()
+		return false
+	}
 	wrapped := fmt.Errorf("group: item %d: %w", i, err)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	// Only a failure that ends the call cancels ctx, so the errors that echo
-	// that cancellation (context.Canceled) arrive after it and are dropped.
 	if g.keepGoing {
 		g.errs = append(g.errs, wrapped)
 		return true
@@ -221,8 +225,9 @@ func (g *gather) recovered(i int, err error) bool {
 	return false
 }
 
-// stop records ctx's cause for the items that will not start, unless ctx
-// was cancelled by a failure, which is then reported instead.
+// stop records ctx's cause, once, for the items that will not start or that
+// failed only because ctx is done, unless ctx was cancelled by a failure,
+// which is then reported instead.
 func (g *gather) stop() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -236,4 +241,10 @@ func (g *gather) stop() {
 	} else if g.err == nil {
 		g.err = cause
 	}
+}
+
+// gatherEcho reports whether err is only ctx's cancellation echoing back from
+// fn: context.Canceled or context.DeadlineExceeded once ctx is done.
+func gatherEcho(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
