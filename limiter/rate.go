@@ -115,36 +115,42 @@ func (r *Rate) Wait(ctx context.Context) error { return r.WaitN(ctx, 1) }
 // Burst(), or if the wait would end after ctx's deadline; it returns an error
 // if n is negative. WaitN(ctx, 0) only checks ctx.
 func (r *Rate) WaitN(ctx context.Context, n int) error {
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	switch {
-	case n < 0:
-		return fmt.Errorf("limiter: Rate.WaitN(%d): n must not be negative", n)
-	case n == 0 || r.interval == 0:
-		return nil
-	case n > r.burst:
-		return fmt.Errorf("%w: WaitN(%d) exceeds the burst of %d", ErrRateExceeded, n, r.burst)
-	}
-	now := r.now()
-	limit := int64(math.MaxInt64)
-	if d, ok := ctx.Deadline(); ok {
-		limit = max(0, int64(time.Until(d)))
-	}
-	tat, wait, ok := r.take(now, n, limit)
-	if !ok {
-		return fmt.Errorf("%w: WaitN(%d) would wait %v, past the context's deadline", ErrRateExceeded, n, time.Duration(wait))
+	tat, wait, err := r.reserve(ctx, n)
+	if err != nil || wait <= 0 {
+		return err
 	}
 	return r.sleep(ctx, tat, int64(n)*r.interval, wait)
 }
 
-// sleep waits for wait ns, the delay of a reservation that moved tat to tat
+// reserve does WaitN's checks and reserves n events, returning the new tat
+// and how long to wait for them (<= 0: none).
+func (r *Rate) reserve(ctx context.Context, n int) (tat, wait int64, err error) {
+	if ctx.Err() != nil {
+		return 0, 0, context.Cause(ctx)
+	}
+	switch {
+	case n < 0:
+		return 0, 0, fmt.Errorf("limiter: Rate.WaitN(%d): n must not be negative", n)
+	case n == 0 || r.interval == 0:
+		return 0, 0, nil
+	case n > r.burst:
+		return 0, 0, fmt.Errorf("%w: WaitN(%d) exceeds the burst of %d", ErrRateExceeded, n, r.burst)
+	}
+	limit := int64(math.MaxInt64)
+	if d, ok := ctx.Deadline(); ok {
+		limit = max(0, int64(time.Until(d)))
+	}
+	tat, wait, ok := r.take(r.now(), n, limit)
+	if !ok {
+		return 0, 0, fmt.Errorf("%w: WaitN(%d) would wait %v, past the context's deadline", ErrRateExceeded, n, time.Duration(wait))
+	}
+	return tat, wait, nil
+}
+
+// sleep waits for wait > 0 ns, the delay of a reservation that moved tat to tat
 // by adding inc. If ctx ends first it gives the reservation back when that is
 // safe and returns ctx's cause.
 func (r *Rate) sleep(ctx context.Context, tat, inc, wait int64) error {
-	if wait <= 0 {
-		return nil
-	}
 	t := time.NewTimer(time.Duration(wait))
 	defer t.Stop()
 	select {

@@ -1,0 +1,211 @@
+package limiter_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/weftgo/weft/limiter"
+)
+
+// keyedCounting returns a Keyed of NewRate(perSecond, burst) limiters and a
+// count of the limiters it created.
+func keyedCounting(perSecond float64, burst int, opts ...limiter.KeyedOption) (*limiter.Keyed[string], *atomic.Int64) {
+	var made atomic.Int64
+	return limiter.NewKeyed(func(string) *limiter.Rate {
+		made.Add(1)
+		return limiter.NewRate(perSecond, burst)
+	}, opts...), &made
+}
+
+func TestKeyedPanics(t *testing.T) {
+	tests := []struct {
+		want string
+		fn   func()
+	}{
+		{"limiter: NewKeyed(nil): newLimiter must not be nil", func() { limiter.NewKeyed[int](nil) }},
+		{"limiter: MaxKeys(0): n must be at least 1", func() { limiter.MaxKeys(0) }},
+		{"limiter: IdleTTL(-1s): d must not be negative", func() { limiter.IdleTTL(-time.Second) }},
+		{"limiter: Keyed: newLimiter(7) returned nil", func() {
+			limiter.NewKeyed(func(int) *limiter.Rate { return nil }).Allow(7)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) { assert.PanicsWithValue(t, tt.want, tt.fn) })
+	}
+}
+
+func TestKeyedPerKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := limiter.NewKeyed(func(user string) *limiter.Rate {
+			if user == "vip" {
+				return limiter.NewRate(10, 3)
+			}
+			return limiter.NewRate(10, 1)
+		})
+		assert.True(t, k.Allow("ann"))
+		assert.False(t, k.Allow("ann"))
+		assert.True(t, k.Allow("bob"), "keys do not share a limit")
+		for range 3 {
+			assert.True(t, k.Allow("vip"))
+		}
+		assert.False(t, k.Allow("vip"))
+		time.Sleep(100 * time.Millisecond)
+		assert.True(t, k.Allow("ann"))
+		assert.True(t, k.Allow("vip"))
+		assert.Equal(t, 3, k.Len())
+	})
+}
+
+func TestKeyedMaxKeysEvictsLeastRecentlyUsed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, made := keyedCounting(1, 1, limiter.MaxKeys(3)) // few keys: one shard, exact LRU
+		for _, key := range []string{"a", "b", "c", "a", "d"} {
+			k.Allow(key) // "d" evicts "b", the least recently used
+		}
+		assert.Equal(t, 3, k.Len())
+		assert.Equal(t, int64(4), made.Load())
+		assert.False(t, k.Allow("a"), "a was kept")
+		assert.False(t, k.Allow("c"), "c was kept")
+		assert.False(t, k.Allow("d"), "d was kept")
+		assert.Equal(t, int64(4), made.Load())
+		assert.True(t, k.Allow("b"), "b was evicted and starts over")
+		assert.Equal(t, int64(5), made.Load())
+		assert.Equal(t, 3, k.Len())
+	})
+}
+
+func TestKeyedMaxKeysBoundsLen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, n := range []int{1, 40, 1000} {
+			k, _ := keyedCounting(1, 1, limiter.MaxKeys(n))
+			for i := range 10 * n {
+				k.Allow(fmt.Sprint(i))
+				require.LessOrEqual(t, k.Len(), n)
+			}
+			assert.Equal(t, n, k.Len(), "every shard is full after %d keys", 10*n)
+		}
+	})
+}
+
+func TestKeyedIdleKeysAreDropped(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []limiter.KeyedOption
+		ttl  time.Duration
+	}{
+		{"by default once the bucket is full", nil, 0},
+		{"IdleTTL after the bucket is full", []limiter.KeyedOption{limiter.IdleTTL(time.Minute)}, time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// One event per second: "a" is full again 1s after its event.
+				k, made := keyedCounting(1, 1, append(tt.opts, limiter.MaxKeys(10))...)
+				start := time.Now()
+				require.True(t, k.Allow("a"))
+				time.Sleep(time.Second + tt.ttl - time.Nanosecond)
+				k.Allow("b") // a new key sweeps, but "a" is not idle long enough
+				assert.Equal(t, 2, k.Len())
+				time.Sleep(time.Nanosecond)
+				k.Allow("c") // now "a" goes; "b" is busy
+				assert.Equal(t, 2, k.Len())
+				assert.Equal(t, int64(3), made.Load())
+				assert.True(t, k.Allow("a"), "a dropped key lost nothing")
+				assert.Equal(t, int64(4), made.Load())
+				assert.Equal(t, time.Second+tt.ttl, time.Since(start))
+			})
+		})
+	}
+}
+
+func TestKeyedWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, _ := keyedCounting(10, 1)
+		start := time.Now()
+		require.NoError(t, k.Wait(context.Background(), "a"))
+		require.NoError(t, k.Wait(context.Background(), "b"))
+		require.NoError(t, k.Wait(context.Background(), "a"))
+		assert.Equal(t, 100*time.Millisecond, time.Since(start))
+
+		cause := errors.New("client went away")
+		ctx, cancel := context.WithCancelCause(context.Background())
+		time.AfterFunc(30*time.Millisecond, func() { cancel(cause) })
+		assert.Same(t, cause, k.Wait(ctx, "a"))
+		assert.Equal(t, 130*time.Millisecond, time.Since(start))
+		// The cancelled wait gave its slot back: "a" is due at 200ms.
+		time.Sleep(70 * time.Millisecond)
+		assert.True(t, k.Allow("a"))
+		assert.Same(t, cause, k.Wait(ctx, "b"), "a done ctx fails at once")
+	})
+}
+
+// TestKeyedConcurrent hammers many keys from many goroutines while the
+// bubble's clock stands still: every key admits exactly its burst.
+func TestKeyedConcurrent(t *testing.T) {
+	tests := []struct {
+		name    string
+		keys    int
+		opts    []limiter.KeyedOption
+		wantLen int
+	}{
+		{"unbounded", 300, nil, 300},
+		{"bounded", 300, []limiter.KeyedOption{limiter.MaxKeys(1000)}, 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const burst, goroutines, rounds = 3, 8, 5
+				k, made := keyedCounting(1, burst, tt.opts...)
+				var admitted atomic.Int64
+				var wg sync.WaitGroup
+				for g := range goroutines {
+					wg.Go(func() {
+						for i := range rounds * tt.keys {
+							if k.Allow(fmt.Sprint((i + g*7) % tt.keys)) {
+								admitted.Add(1)
+							}
+						}
+					})
+				}
+				wg.Wait()
+				assert.Equal(t, int64(burst*tt.keys), admitted.Load())
+				assert.Equal(t, int64(tt.keys), made.Load(), "no key was created twice")
+				assert.Equal(t, tt.wantLen, k.Len())
+			})
+		})
+	}
+}
+
+// TestKeyedConcurrentEviction churns more keys than MaxKeys from many
+// goroutines, with Wait and Allow mixed, and checks the bound holds.
+func TestKeyedConcurrentEviction(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const maxKeys = 64
+		k, _ := keyedCounting(1000, 2, limiter.MaxKeys(maxKeys))
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 500 {
+					key := fmt.Sprint(g*1000 + i%300)
+					if i%3 == 0 {
+						assert.NoError(t, k.Wait(context.Background(), key))
+					} else {
+						k.Allow(key)
+					}
+					assert.LessOrEqual(t, k.Len(), maxKeys)
+				}
+			})
+		}
+		wg.Wait()
+		assert.LessOrEqual(t, k.Len(), maxKeys)
+	})
+}
