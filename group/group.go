@@ -1,0 +1,440 @@
+package group
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+
+	"github.com/weftgo/weft/internal/panics"
+)
+
+// ErrDone is the cause of a group's context once Wait has returned, when no
+// task failed and the group was not cancelled before.
+var ErrDone = errors.New("group: Wait has returned")
+
+// A Group runs tasks in their own goroutines under one context and waits for
+// all of them. Create it with New; the zero Group is not usable.
+//
+// Every task receives the group's context, which is derived from the context
+// given to New and cancelled when the group fails (by default: the first
+// error or panic), when Cancel is called, when the parent is cancelled, and
+// finally when Wait returns.
+//
+// Error policy. By default the first task to fail cancels the group's context
+// with its error as the cause (context.Cause), and Wait returns that error.
+// With KeepGoing, errors cancel nothing and Wait returns all of them joined
+// with errors.Join in the order they occurred. In both modes an error that is
+// only the group's own cancellation echoing back from a task (an error
+// matching context.Canceled or context.DeadlineExceeded, returned after the
+// group's context is done) is reported as the context's cause, and only when
+// that cause is not already reported. An error from a task started with
+// GoNamed is wrapped so that its message names the task.
+//
+// Panics. A panic in a task is captured with the task's stack, cancels the
+// group's context (in every mode) and is re-raised by Wait in the caller's
+// goroutine as a *PanicError, whose message holds the original value and the
+// task's stack. With PanicAsError it is returned as an error instead. A task
+// that calls runtime.Goexit is reported the same way, with Goexit set.
+//
+// Limit and nesting. With Limit(n), Go blocks while n tasks are running. A
+// task that needs subtasks of its own must give them a nested group created
+// from its context (group.New(ctx, ...)) and wait for it: that cannot
+// deadlock, because a nested group's tasks never wait for a slot of the
+// outer group. Calling Go on a limited group from inside one of its own tasks
+// can deadlock once every slot is held by a task doing the same, exactly as
+// with errgroup.SetLimit; TryGo never blocks and is safe there.
+//
+// A Group starts no goroutine besides those running its tasks, and every one
+// of them has returned when Wait returns. Its methods are safe for concurrent
+// use, except that Go must not be called after Wait has returned.
+type Group struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	cfg    config
+	wg     sync.WaitGroup
+
+	running atomic.Int64 // tasks running; at most cfg.limit when it is set
+	started atomic.Int64
+	failed  atomic.Int64
+	waited  atomic.Bool // Wait has returned: Go panics
+
+	// mu guards the fields below.
+	mu        sync.Mutex
+	err       error       // first failure (default policy)
+	errs      []error     // every failure in order (KeepGoing)
+	causeSeen bool        // context.Cause(ctx) is already among the reported errors
+	panicked  *PanicError // first panic or Goexit, re-raised by Wait
+	head      *waiter     // Go calls blocked at the limit, oldest first
+	tail      *waiter
+	free      *waiter // waiters to reuse
+}
+
+// A waiter is a Go call blocked at the limit. A finishing task takes its
+// function under mu (setting fn to nil), runs it in its own goroutine and
+// then signals taken.
+type waiter struct {
+	fn    func(context.Context) error
+	name  string
+	next  *waiter
+	taken chan struct{} // buffered: the taker never blocks
+}
+
+// Stats is a snapshot of a group's counters.
+type Stats struct {
+	// Running is the number of tasks running now.
+	Running int
+	// Started is the number of tasks started so far.
+	Started int
+	// Failed is the number of tasks that returned an error, panicked or
+	// called runtime.Goexit so far.
+	Failed int
+}
+
+// New returns a Group whose context is derived from ctx with
+// context.WithCancelCause. The options are Limit, KeepGoing, PanicAsError
+// and Name. New panics if ctx is nil.
+func New(ctx context.Context, opts ...Option) *Group {
+	g := &Group{}
+	g.init(ctx, opts)
+	return g
+}
+
+func (g *Group) init(ctx context.Context, opts []Option) {
+	g.cfg = newConfig(opts)
+	if g.cfg.name != "" {
+		ctx = pprof.WithLabels(ctx, pprof.Labels("group", g.cfg.name))
+	}
+	g.ctx, g.cancel = context.WithCancelCause(ctx)
+}
+
+// Go runs fn in a new goroutine with the group's context.
+//
+// With Limit(n), Go blocks while n tasks are running, until a slot frees or
+// the group's context is done. Go never starts fn once the group's context is
+// done: it records the context's cause as a failure of the group (reported
+// once, as for any echo of the cancellation) and returns.
+//
+// Go panics if fn is nil or if Wait has returned.
+func (g *Group) Go(fn func(ctx context.Context) error) {
+	g.start(fn, "", true)
+}
+
+// GoNamed is Go for a task with a name: an error it returns is wrapped so
+// that the error Wait returns names the task, as in
+//
+//	group: task "fetch users": connection refused
+//
+// and errors.Is and errors.As still reach the task's own error.
+func (g *Group) GoNamed(name string, fn func(ctx context.Context) error) {
+	g.start(fn, name, true)
+}
+
+// TryGo runs fn in a new goroutine like Go, unless that would block: it
+// returns false without starting fn when the limit is reached or the group's
+// context is done. It panics if fn is nil or if Wait has returned.
+func (g *Group) TryGo(fn func(ctx context.Context) error) bool {
+	return g.start(fn, "", false)
+}
+
+// start runs fn as a task and reports whether it was started (or handed to
+// a running task's goroutine, which starts it at once).
+func (g *Group) start(fn func(context.Context) error, name string, block bool) bool {
+	if fn == nil {
+		panic("group: Go: fn is nil")
+	}
+	if g.ctx == nil {
+		panic("group: Go on a Group not created with New")
+	}
+	if g.waited.Load() {
+		panic("group: Go called after Wait returned")
+	}
+	if g.ctx.Err() != nil {
+		if block {
+			g.report(context.Cause(g.ctx), true, false)
+		}
+		return false
+	}
+	if n := int64(g.cfg.limit); n == 0 {
+		g.running.Add(1)
+	} else if !g.acquire(n) {
+		if !block {
+			return false
+		}
+		return g.await(fn, name)
+	}
+	g.started.Add(1)
+	g.spawn(fn, name)
+	return true
+}
+
+// acquire takes one of the n slots if one is free.
+func (g *Group) acquire(n int64) bool {
+	for {
+		r := g.running.Load()
+		if r >= n {
+			return false
+		}
+		if g.running.CompareAndSwap(r, r+1) {
+			return true
+		}
+	}
+}
+
+// await blocks until a finishing task takes fn (it runs fn next, in its own
+// goroutine, keeping its slot) or a slot frees, or until the group's context
+// is done, in which case fn is not started and the cause is reported.
+func (g *Group) await(fn func(context.Context) error, name string) bool {
+	g.mu.Lock()
+	// Slots are only released under mu when waiters may exist (see next),
+	// so checking again here cannot miss a release.
+	if g.acquire(int64(g.cfg.limit)) {
+		g.mu.Unlock()
+		g.started.Add(1)
+		g.spawn(fn, name)
+		return true
+	}
+	w := g.free
+	if w != nil {
+		g.free = w.next
+		w.next = nil
+	} else {
+		w = &waiter{taken: make(chan struct{}, 1)}
+	}
+	w.fn, w.name = fn, name
+	if g.tail == nil {
+		g.head = w
+	} else {
+		g.tail.next = w
+	}
+	g.tail = w
+	g.mu.Unlock()
+
+	started := true
+	select {
+	case <-w.taken:
+	case <-g.ctx.Done():
+		g.mu.Lock()
+		if w.fn != nil { // not taken: unlink it
+			started = false
+			w.fn, w.name = nil, ""
+			var prev *waiter
+			for p := g.head; p != w; p = p.next {
+				prev = p
+			}
+			if prev == nil {
+				g.head = w.next
+			} else {
+				prev.next = w.next
+			}
+			if g.tail == w {
+				g.tail = prev
+			}
+			w.next = nil
+			g.mu.Unlock()
+		} else {
+			g.mu.Unlock()
+			<-w.taken
+		}
+	}
+	g.mu.Lock()
+	w.next, g.free = g.free, w
+	g.mu.Unlock()
+	if !started {
+		g.report(context.Cause(g.ctx), true, false)
+	}
+	return started
+}
+
+func (g *Group) spawn(fn func(context.Context) error, name string) {
+	g.wg.Add(1)
+	go g.worker(fn, name)
+}
+
+// worker runs fn and then, while Go calls wait at the limit, their tasks.
+func (g *Group) worker(fn func(context.Context) error, name string) {
+	if g.cfg.name != "" {
+		pprof.SetGoroutineLabels(g.ctx)
+	}
+	var err error
+	defer func() {
+		if fn != nil { // the task called runtime.Goexit: this goroutine ends
+			g.record(err, name)
+			if fn, name := g.next(); fn != nil {
+				g.spawn(fn, name)
+			}
+		}
+		g.wg.Done()
+	}()
+	for fn != nil {
+		panics.Catch(&err, func() error { return fn(g.ctx) })
+		g.record(err, name)
+		fn, name = g.next()
+	}
+}
+
+// next releases the slot of a finished task, or keeps it and returns the
+// function of the oldest Go call blocked at the limit.
+func (g *Group) next() (func(context.Context) error, string) {
+	if g.cfg.limit == 0 {
+		g.running.Add(-1)
+		return nil, ""
+	}
+	g.mu.Lock()
+	w := g.head
+	if w == nil || g.ctx.Err() != nil {
+		g.running.Add(-1)
+		g.mu.Unlock()
+		return nil, ""
+	}
+	g.head = w.next
+	if g.head == nil {
+		g.tail = nil
+	}
+	w.next = nil
+	fn, name := w.fn, w.name
+	w.fn, w.name = nil, ""
+	g.mu.Unlock()
+	w.taken <- struct{}{}
+	g.started.Add(1)
+	return fn, name
+}
+
+// record reports how a task ended: err is nil, the task's error, or a
+// *PanicError from panics.Catch.
+func (g *Group) record(err error, name string) {
+	if err == nil {
+		return
+	}
+	g.failed.Add(1)
+	if _, ok := err.(*PanicError); ok {
+		if name != "" && g.cfg.panicAsError {
+			err = &taskError{name, err}
+		}
+		g.report(err, false, !g.cfg.panicAsError)
+		return
+	}
+	if g.ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		g.report(context.Cause(g.ctx), true, false)
+		return
+	}
+	if name != "" {
+		err = &taskError{name, err}
+	}
+	g.report(err, false, false)
+}
+
+// report adds err to the group's failures. echo says err is the cause of the
+// group's context, reported at most once; raise says err is a *PanicError
+// that Wait re-panics with.
+func (g *Group) report(err error, echo, raise bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if raise && g.panicked == nil {
+		g.panicked = err.(*PanicError)
+	}
+	switch {
+	case echo && g.causeSeen:
+	case g.cfg.keepGoing:
+		g.errs = append(g.errs, err)
+	case g.err == nil:
+		g.err = err
+	}
+	if echo {
+		g.causeSeen = true
+	}
+	if (raise || !g.cfg.keepGoing) && g.ctx.Err() == nil {
+		g.cancel(err)
+		g.causeSeen = true
+	}
+}
+
+// Wait blocks until every task has returned, including tasks started by
+// other tasks while Wait waits. It then cancels the group's context (with
+// cause ErrDone unless it was cancelled before) and returns the group's
+// error: the first failure, or with KeepGoing all failures joined, or nil.
+//
+// If a task panicked or called runtime.Goexit, and PanicAsError was not
+// given, Wait panics with that task's *PanicError instead (the first one).
+// Calling Wait again returns the same result.
+func (g *Group) Wait() error {
+	g.wg.Wait()
+	g.waited.Store(true)
+	g.cancel(ErrDone)
+	g.mu.Lock()
+	p, err := g.panicked, g.err
+	if g.cfg.keepGoing {
+		err = errors.Join(g.errs...)
+	}
+	g.mu.Unlock()
+	if p != nil {
+		p.Repanic()
+	}
+	return err
+}
+
+// Cancel cancels the group's context with cause (context.Canceled when cause
+// is nil), as a failed task would; it does nothing if the context is already
+// done. Cancel does not itself make Wait fail: tasks that return the
+// cancellation (an error matching context.Canceled) are reported as cause.
+func (g *Group) Cancel(cause error) {
+	g.cancel(cause)
+}
+
+// Stats returns a snapshot of the group's counters. It takes no lock.
+func (g *Group) Stats() Stats {
+	return Stats{
+		Running: int(g.running.Load()),
+		Started: int(g.started.Load()),
+		Failed:  int(g.failed.Load()),
+	}
+}
+
+// Start runs fn as a task, like Go, and returns once fn has called ready
+// (returning nil) or has ended first (returning its error, or an error saying
+// it returned before calling ready). fn keeps running under the group after
+// ready: Start is for work such as a server that must be listening before the
+// next step runs. Calling ready more than once is harmless.
+//
+// If the group's context is done before fn can start, Start returns the
+// context's cause without running fn. A panic in fn before ready is returned
+// as a *PanicError and also handled by the group as any task's panic.
+func (g *Group) Start(fn func(ctx context.Context, ready func()) error) error {
+	if fn == nil {
+		panic("group: Start: fn is nil")
+	}
+	ch := make(chan error, 1)
+	var once sync.Once
+	ready := func() { once.Do(func() { ch <- nil }) }
+	task := func(ctx context.Context) (err error) {
+		defer func() {
+			once.Do(func() {
+				if err == nil {
+					ch <- errNotReady
+					return
+				}
+				ch <- err
+			})
+		}()
+		panics.Catch(&err, func() error { return fn(ctx, ready) })
+		return err
+	}
+	if !g.start(task, "", true) {
+		return context.Cause(g.ctx)
+	}
+	return <-ch
+}
+
+var errNotReady = errors.New("group: Start: task returned before calling ready")
+
+// taskError names the task that failed.
+type taskError struct {
+	name string
+	err  error
+}
+
+func (e *taskError) Error() string { return fmt.Sprintf("group: task %q: %v", e.name, e.err) }
+
+func (e *taskError) Unwrap() error { return e.err }
