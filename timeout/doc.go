@@ -1,4 +1,22 @@
 // Package timeout runs functions under deadlines that can be told apart from
 // the caller's, keeps time back from a deadline for cleanup, and hedges slow
 // calls to cut tail latency.
+//
+// Do and Get run a function under a deadline of their own. Unlike a bare
+// context.WithTimeout, they tell whose deadline ended the call: an error
+// that satisfies errors.Is(err, ErrTimeout) means their own time limit
+// passed, while the caller's deadline or cancellation comes back unchanged.
+// Inside the function, context.Cause reports ErrTimeout too. Transport does
+// the same for each request an http.Client sends, response body included.
+//
+// Remaining and Reserve work with the deadline a context already has:
+// Reserve makes a child that gives up early, keeping time back for cleanup
+// or for answering the caller.
+//
+// Hedge starts a second attempt when the first is slow and takes the first
+// success; the losers are cancelled and waited for.
+//
+// Every function here is structured: the goroutines it starts have returned
+// before it returns. None of them can stop a function that ignores its
+// context: they cancel the context and wait.
 package timeout

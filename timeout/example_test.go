@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftgo/weft/timeout"
@@ -57,13 +58,22 @@ func ExampleReserve() {
 }
 
 func ExampleHedge() {
-	var calls int
+	var calls atomic.Int32
 	v, err := timeout.Hedge(context.Background(), 20*time.Millisecond, func(ctx context.Context) (string, error) {
-		calls++ // only the first attempt runs here: it answers before the delay
-		return "replica answer", nil
-	}, timeout.MaxHedges(2))
-	fmt.Println(v, err, calls)
-	// Output: replica answer <nil> 1
+		if calls.Add(1) == 1 {
+			// The first attempt is stuck in the slow tail: it answers only
+			// once Hedge cancels it, after the hedge has answered.
+			<-ctx.Done()
+			fmt.Println("first attempt cancelled:", context.Cause(ctx))
+			return "", ctx.Err()
+		}
+		return "answer from the hedge", nil
+	}, timeout.OnHedge(func(n int) { fmt.Println("hedge", n, "started") }))
+	fmt.Println(v, err)
+	// Output:
+	// hedge 1 started
+	// first attempt cancelled: timeout: Hedge: another attempt succeeded
+	// answer from the hedge <nil>
 }
 
 func ExampleTransport() {
