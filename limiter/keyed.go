@@ -175,9 +175,10 @@ func (k *Keyed[K]) get(s *keyedShard[K], key K) *Rate {
 		}
 		return e.r
 	}
+	now := time.Now()
 	for i := 0; i < keyedSweep && s.lru.prev != &s.lru; i++ {
 		old := s.lru.prev
-		if old.r.now()-old.r.tat.Load() < k.idleTTL {
+		if int64(now.Sub(old.r.epoch))-old.r.tat.Load() < k.idleTTL {
 			break
 		}
 		s.remove(old)
