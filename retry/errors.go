@@ -151,29 +151,40 @@ func After(d time.Duration, err error) error {
 	return &after{max(d, 0), err}
 }
 
-// find returns the first error of type E in err's tree, walked as errors.As
-// does, without errors.As's allocation.
-func find[E error](err error) (E, bool) {
+// markers walks err's tree once, as errors.As does but without its
+// allocation, and reports whether it holds a Permanent marker and the first
+// After marker it holds.
+func markers(err error) (perm bool, a *after) {
 	for err != nil {
-		if e, ok := err.(E); ok {
-			return e, true
+		switch m := err.(type) {
+		case *permanent:
+			return true, a
+		case *after:
+			if a == nil {
+				a = m
+			}
+			err = m.err
+			continue
 		}
 		switch u := err.(type) {
 		case interface{ Unwrap() error }:
 			err = u.Unwrap()
 		case interface{ Unwrap() []error }:
 			for _, err := range u.Unwrap() {
-				if e, ok := find[E](err); ok {
-					return e, true
+				p, b := markers(err)
+				if a == nil {
+					a = b
+				}
+				if p {
+					return true, a
 				}
 			}
-			err = nil
+			return false, a
 		default:
-			err = nil
+			return false, a
 		}
 	}
-	var zero E
-	return zero, false
+	return false, a
 }
 
 // unmark strips a marker that err is itself (not one it wraps).

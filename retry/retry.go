@@ -129,11 +129,9 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 		}
 	}()
 	for {
-		if _, ok := err.(*permanent); ok {
+		perm, a := markers(err)
+		if perm {
 			return unmark(err)
-		}
-		if _, ok := find[*permanent](err); ok {
-			return err
 		}
 		if p.retryIf != nil && !p.retryIf(err) {
 			return unmark(err)
@@ -147,7 +145,7 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 		}
 
 		d := s.next()
-		if a, ok := find[*after](err); ok {
+		if a != nil {
 			d = a.d
 			if p.capAfter {
 				d = min(d, p.max)
