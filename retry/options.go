@@ -114,10 +114,12 @@ func FullJitter() Option { return func(p *Policy) { p.jitter = jitterFull } }
 func EqualJitter() Option { return func(p *Policy) { p.jitter = jitterEqual } }
 
 // DecorrelatedJitter makes each delay depend on the previous one instead of on
-// the retry number: sleep = min(max, random(initial, 3·previous)), starting
-// from previous = initial, the "Decorrelated Jitter" of the AWS article. The
+// the retry number: sleep = random(initial, min(max, 3·previous)), starting
+// from previous = initial. This is the "Decorrelated Jitter" of the AWS
+// article with the cap applied before the draw instead of after it, so that
+// delays spread below max instead of piling up at max in lockstep. The
 // factor 3 is the article's; Multiplier does not change it. Every delay lies
-// in [initial, max].
+// in [initial, max] (all are zero when initial is).
 func DecorrelatedJitter() Option {
 	return func(p *Policy) { p.jitter = jitterDecorrelated }
 }
@@ -125,7 +127,11 @@ func DecorrelatedJitter() Option {
 // If sets which errors are retried: an error for which retryable returns false
 // ends Do at once, which returns that error as is. By default every error is
 // retried except a Permanent one. Whatever If says, Do never retries once its
-// context is done, and never retries a Permanent error. If panics if
+// context is done, and never retries a Permanent error.
+//
+// Context errors need no special case: when ctx is done Do stops anyway, and
+// when it is not, a context.DeadlineExceeded comes from a deadline of the
+// try's own (a per-try timeout), which is worth retrying. If panics if
 // retryable is nil.
 func If(retryable func(error) bool) Option {
 	if retryable == nil {

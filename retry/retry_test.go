@@ -508,7 +508,7 @@ func TestErrorHistory(t *testing.T) {
 func TestBudgetStorm(t *testing.T) {
 	const (
 		calls   = 10_000
-		workers = 50
+		workers = 1000 // under the race detector's limit of live goroutines
 		ratio   = 0.1
 		floor   = 20
 	)
@@ -517,8 +517,10 @@ func TestBudgetStorm(t *testing.T) {
 		p := retry.New(retry.Attempts(4), retry.Constant(0), retry.WithBudget(b))
 		var tries, refused, exhausted atomic.Int64
 		var wg sync.WaitGroup
+		start := make(chan struct{})
 		for range workers {
 			wg.Go(func() {
+				<-start
 				for range calls / workers {
 					err := p.Do(t.Context(), func(context.Context) error { tries.Add(1); return errBoom })
 					switch {
@@ -533,6 +535,7 @@ func TestBudgetStorm(t *testing.T) {
 				}
 			})
 		}
+		close(start)
 		wg.Wait()
 		retries := tries.Load() - calls
 		t.Logf("tries %d, retries %d, refused %d, exhausted %d", tries.Load(), retries, refused.Load(), exhausted.Load())
