@@ -171,6 +171,26 @@ func TestDoResult(t *testing.T) {
 	}
 }
 
+// TestDoDeadline checks the deadline fn's context has: d away, or the
+// caller's when that is earlier.
+func TestDoDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		remaining := func(ctx context.Context, d time.Duration) time.Duration {
+			var left time.Duration
+			require.NoError(t, timeout.Do(ctx, d, func(ctx context.Context) error {
+				left, _ = timeout.Remaining(ctx)
+				return nil
+			}))
+			return left
+		}
+		assert.Equal(t, time.Second, remaining(context.Background(), time.Second))
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		assert.Equal(t, 500*time.Millisecond, remaining(ctx, time.Second))
+		assert.Equal(t, 200*time.Millisecond, remaining(ctx, 200*time.Millisecond))
+	})
+}
+
 // TestDoNested checks that nested calls each report only their own deadline.
 func TestDoNested(t *testing.T) {
 	tests := []struct {

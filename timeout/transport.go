@@ -9,7 +9,8 @@ import (
 
 // Transport returns an http.RoundTripper that sends each request through
 // base (http.DefaultTransport when base is nil) under a deadline at most d
-// away, as Do would. The deadline covers the whole exchange, reading the
+// away, as Do would; each redirect an http.Client follows is a request of
+// its own. The deadline covers the whole exchange, reading the
 // response body included, as http.Client's Timeout does; its timer is
 // released when the body is closed, so callers must close it, as always.
 //
