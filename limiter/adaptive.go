@@ -172,6 +172,9 @@ func (a *Adaptive) sample(start time.Time, err error) {
 	}
 	rtt := now.Sub(start)
 	drop := err != nil || (a.cfg.maxLatency > 0 && rtt > a.cfg.maxLatency)
+	if !drop && a.cfg.tolerance == 0 && 2*inflight < float64(a.limit.Load()) {
+		return // the common case under light load: nothing to learn, no lock
+	}
 
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -19,8 +19,7 @@ var ErrFull = errors.New("limiter: bulkhead full")
 // A Bulkhead must be created with NewBulkhead. It is safe for concurrent use.
 type Bulkhead struct {
 	sem       *Semaphore
-	capacity  int64        // maxConcurrent + maxQueue
-	admitted  atomic.Int64 // calls running or queued
+	maxQueue  int
 	rejected  atomic.Int64
 	completed atomic.Int64
 }
@@ -35,10 +34,7 @@ func NewBulkhead(maxConcurrent, maxQueue int) *Bulkhead {
 	if maxQueue < 0 {
 		panic(fmt.Sprintf("limiter: NewBulkhead(maxQueue=%d): must not be negative", maxQueue))
 	}
-	return &Bulkhead{
-		sem:      NewSemaphore(int64(maxConcurrent)),
-		capacity: int64(maxConcurrent) + int64(maxQueue),
-	}
+	return &Bulkhead{sem: NewSemaphore(int64(maxConcurrent)), maxQueue: maxQueue}
 }
 
 // Do calls fn(ctx) in the caller's goroutine once a slot is free and returns
@@ -47,14 +43,13 @@ func NewBulkhead(maxConcurrent, maxQueue int) *Bulkhead {
 // before fn starts, Do returns context.Cause(ctx) without calling fn. A panic
 // in fn frees the slot and propagates to the caller.
 func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error {
-	if b.admitted.Add(1) > b.capacity {
-		b.admitted.Add(-1)
-		b.rejected.Add(1)
-		return ErrFull
-	}
-	if err := b.sem.Acquire(ctx, 1); err != nil {
-		b.admitted.Add(-1)
-		return err
+	if !b.sem.acquireFast(ctx, 1) {
+		if err := b.sem.acquireSlow(ctx, 1, b.maxQueue); err != nil {
+			if err == ErrFull {
+				b.rejected.Add(1)
+			}
+			return err
+		}
 	}
 	defer b.done()
 	return fn(ctx)
@@ -63,7 +58,6 @@ func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error
 func (b *Bulkhead) done() {
 	b.completed.Add(1)
 	b.sem.Release(1)
-	b.admitted.Add(-1)
 }
 
 // BulkheadStats is a snapshot of a Bulkhead's counters.

@@ -90,14 +90,27 @@ func semCheckWeight(op string, w int64) {
 // limit, Acquire fails at once with an error wrapping ErrTooLarge instead of
 // blocking. Acquire panics if w is less than 1.
 func (s *Semaphore) Acquire(ctx context.Context, w int64) error {
+	if s.acquireFast(ctx, w) {
+		return nil
+	}
+	return s.acquireSlow(ctx, w, -1)
+}
+
+// acquireFast takes w permits with one CAS if no one is queued, they are
+// free and ctx is not done, and reports whether it did.
+func (s *Semaphore) acquireFast(ctx context.Context, w int64) bool {
+	st := s.state.Load()
+	return w > 0 && st&semLocked == 0 && s.size.Load()-st >= w && ctx.Err() == nil &&
+		s.state.CompareAndSwap(st, st+w)
+}
+
+// acquireSlow is Acquire after the fast path failed. If maxQueue is not
+// negative and that many waiters are queued, it fails with ErrFull instead of
+// queueing.
+func (s *Semaphore) acquireSlow(ctx context.Context, w int64, maxQueue int) error {
 	semCheckWeight("Acquire", w)
-	done := ctx.Done()
-	if done != nil {
-		select {
-		case <-done:
-			return context.Cause(ctx)
-		default:
-		}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
 	for {
 		st := s.state.Load()
@@ -108,10 +121,6 @@ func (s *Semaphore) Acquire(ctx context.Context, w int64) error {
 			return nil
 		}
 	}
-	return s.acquireSlow(ctx, done, w)
-}
-
-func (s *Semaphore) acquireSlow(ctx context.Context, done <-chan struct{}, w int64) error {
 	wt, _ := s.pool.Get().(*semWaiter)
 	if wt == nil {
 		wt = &semWaiter{ready: make(chan struct{}, 1)}
@@ -130,9 +139,15 @@ func (s *Semaphore) acquireSlow(ctx context.Context, done <-chan struct{}, w int
 		s.pool.Put(wt)
 		return nil
 	}
+	if maxQueue >= 0 && s.waiters >= maxQueue {
+		s.unlock()
+		s.pool.Put(wt)
+		return ErrFull
+	}
 	s.push(wt)
 	s.unlock()
 
+	done := ctx.Done()
 	select {
 	case <-wt.ready:
 		err := wt.err
@@ -196,6 +211,13 @@ func (s *Semaphore) TryAcquire(w int64) bool {
 // queue that now fit. It panics if w is less than 1 or more than the permits
 // held.
 func (s *Semaphore) Release(w int64) {
+	if st := s.state.Load(); w > 0 && st&semLocked == 0 && st >= w && s.state.CompareAndSwap(st, st-w) {
+		return
+	}
+	s.releaseSlow(w)
+}
+
+func (s *Semaphore) releaseSlow(w int64) {
 	semCheckWeight("Release", w)
 	for {
 		st := s.state.Load()
