@@ -175,57 +175,58 @@ type token struct {
 // returns an *OpenError (matching ErrOpen) without calling fn. If fn panics
 // (or calls runtime.Goexit), the call counts as a failure and the panic
 // continues in the caller's goroutine.
-func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
-	// admit and record, written out so that the common case, a success in
-	// the Closed state, makes one call besides fn's.
+func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) (err error) {
 	t := token{word: b.word.Load()}
 	if t.word&b.fastMask != 0 {
-		var err error
 		if t, err = b.admitSlow(); err != nil {
 			return err
 		}
 	}
-	returned := false
-	defer func() {
-		if !returned {
-			b.recordOutcome(t, Failure)
-		}
-	}()
-	err := fn(ctx)
-	returned = true
-	if err == nil && t.word&b.fastMask == 0 {
-		b.closedSuccess(t.word)
-	} else {
-		b.record(t, err)
-	}
-	return err
+	err = errPanicked // still there when done runs: fn did not return
+	defer b.done(t, &err)
+	return fn(ctx)
 }
 
 // Get is Do for a function that returns a value: it returns fn's value and
 // error, or the zero T and an *OpenError when b rejects the call.
-func Get[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
+func Get[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error) {
 	t := token{word: b.word.Load()}
 	if t.word&b.fastMask != 0 {
-		var err error
 		if t, err = b.admitSlow(); err != nil {
-			var zero T
-			return zero, err
+			return v, err
 		}
 	}
-	returned := false
-	defer func() {
-		if !returned {
-			b.recordOutcome(t, Failure)
-		}
-	}()
-	v, err := fn(ctx)
-	returned = true
+	err = errPanicked
+	defer b.done(t, &err)
+	return fn(ctx)
+}
+
+// errPanicked marks, in Do and Get, a call that has not returned: seen by
+// the deferred done, it means fn panicked or called runtime.Goexit.
+var errPanicked = errors.New("breaker: call did not return")
+
+// done counts the outcome of a call run by Do or Get, whose error (or
+// errPanicked) is *errp. It is deferred, and is the only call the Closed
+// state's common case makes besides fn, so that case is written out here.
+func (b *Breaker) done(t token, errp *error) {
+	err := *errp
 	if err == nil && t.word&b.fastMask == 0 {
-		b.closedSuccess(t.word)
-	} else {
-		b.record(t, err)
+		if b.word.Load() != t.word {
+			return // a late result of an earlier generation
+		}
+		if b.consecutive.Load() != 0 {
+			b.consecutive.Store(0)
+		}
+		if b.countWin {
+			b.pick().calls.Add(1)
+		}
+		return
 	}
-	return v, err
+	if err == errPanicked {
+		b.recordOutcome(t, Failure)
+		return
+	}
+	b.record(t, err)
 }
 
 // Allow is the two-step form of Do, for middleware that cannot wrap the call
@@ -271,10 +272,14 @@ func (b *Breaker) admit() (token, error) {
 
 func (b *Breaker) admitSlow() (token, error) {
 	w := b.word.Load()
-	now := b.now()
 	if State(w&stateMask) == Closed {
-		return token{word: w, start: now}, nil
+		t := token{word: w}
+		if b.cfg.slowAfter > 0 {
+			t.start = b.now()
+		}
+		return t, nil
 	}
+	now := b.now()
 	if State(w&stateMask) == Open {
 		if until := b.openUntil.Load(); now < until {
 			return token{}, b.reject(&OpenError{State: Open, Wait: b.wait(until, now)})
