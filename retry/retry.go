@@ -152,11 +152,12 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 			}
 		}
 		if d > 0 || p.maxElapsed > 0 {
+			// Written so that no sum overflows, whatever d is.
 			now := time.Now()
-			if dl, ok := ctx.Deadline(); ok && !now.Add(d).Before(dl) {
+			if dl, ok := ctx.Deadline(); ok && dl.Sub(now) <= d {
 				return h.fail(ErrExhausted, nil)
 			}
-			if p.maxElapsed > 0 && now.Add(d).Sub(start) > p.maxElapsed {
+			if p.maxElapsed > 0 && p.maxElapsed-now.Sub(start) < d {
 				return h.fail(ErrExhausted, nil)
 			}
 		}

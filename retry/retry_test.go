@@ -273,6 +273,8 @@ func TestAfter(t *testing.T) {
 		{"past deadline", nil, 3 * s, 5 * s, false, 1, 0, false},
 		{"past MaxElapsed", []retry.Option{retry.MaxElapsed(3 * s)}, 0, 5 * s, false, 1, 0, false},
 		{"within deadline", nil, 6 * s, 5 * s, false, 2, 5 * s, true},
+		{"huge past deadline", nil, 3 * s, math.MaxInt64, false, 1, 0, false},
+		{"huge past MaxElapsed", []retry.Option{retry.MaxElapsed(3 * s)}, 0, math.MaxInt64, false, 1, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
