@@ -41,13 +41,9 @@ func Map[In, Out any](ctx context.Context, items []In, fn func(context.Context, 
 	if fn == nil {
 		panic("group: Map: fn is nil")
 	}
-	out := make([]Out, len(items))
-	err := gatherRun(ctx, len(items), opts, func(ctx context.Context, i int) error {
-		var err error
-		out[i], err = fn(ctx, items[i])
-		return err
-	}, nil)
-	return out, err
+	g := &gather[In, Out]{kind: gatherMap, items: items, fn: fn, out: make([]Out, len(items))}
+	err := g.run(ctx, opts)
+	return g.out, err
 }
 
 // ForEach calls fn for every item on up to Limit workers (default
@@ -60,23 +56,34 @@ func ForEach[In any](ctx context.Context, items []In, fn func(context.Context, I
 	if fn == nil {
 		panic("group: ForEach: fn is nil")
 	}
-	return gatherRun(ctx, len(items), opts, func(ctx context.Context, i int) error {
-		return fn(ctx, items[i])
-	}, nil)
+	g := &gather[In, struct{}]{kind: gatherEach, items: items, each: fn}
+	return g.run(ctx, opts)
 }
 
 // maxChunk bounds how many indexes a worker claims at once.
 const maxChunk = 1024
 
-// gather is one call of Map, ForEach or Settle: n items run on dedicated
+// gatherKind says which function a gather serves.
+type gatherKind uint8
+
+const (
+	gatherMap gatherKind = iota
+	gatherEach
+	gatherSettle // errors and panics are the items' results; nothing cancels
+)
+
+// gather is one call of Map, ForEach or Settle: the items run on dedicated
 // workers that claim indexes from next.
-type gather struct {
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	item   func(ctx context.Context, i int) error
-	// settle, when set (Settle), receives each panic as its item's result;
-	// nothing is then cancelled and item handles ctx itself.
-	settle                  func(i int, err error)
+type gather[In, Out any] struct {
+	kind  gatherKind
+	items []In
+	fn    func(context.Context, In) (Out, error) // Map, Settle
+	each  func(context.Context, In) error        // ForEach
+	out   []Out                                  // Map
+	res   []Result[Out]                          // Settle
+
+	ctx                     context.Context
+	cancel                  context.CancelCauseFunc
 	n, div                  int64 // items; guided-chunk divisor
 	keepGoing, panicAsError bool
 	next                    atomic.Int64 // next unclaimed index
@@ -90,22 +97,15 @@ type gather struct {
 	panicked *PanicError
 }
 
-// gatherRun runs item(ctx, i) for every i in [0, n) and applies the error
-// and panic policy of opts.
-func gatherRun(ctx context.Context, n int, opts []Option, item func(context.Context, int) error, settle func(int, error)) error {
-	if n == 0 {
+// run runs every item and applies the error and panic policy of opts.
+func (g *gather[In, Out]) run(ctx context.Context, opts []Option) error {
+	if len(g.items) == 0 {
 		return nil
 	}
 	cfg := newConfig(opts)
-	workers := min(cfg.helperLimit(), n)
-	g := &gather{
-		item:         item,
-		settle:       settle,
-		n:            int64(n),
-		div:          8 * int64(workers),
-		keepGoing:    cfg.keepGoing,
-		panicAsError: cfg.panicAsError,
-	}
+	workers := min(cfg.helperLimit(), len(g.items))
+	g.n, g.div = int64(len(g.items)), 8*int64(workers)
+	g.keepGoing, g.panicAsError = cfg.keepGoing, cfg.panicAsError
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	labels := cfg.name != ""
 	if labels {
@@ -135,7 +135,7 @@ type span struct{ next, end int64 }
 // the policy goes on, resumes after that item. runtime.Goexit ends the
 // goroutine itself: the deferred call records it and, if the policy goes on,
 // hands the rest of the chunk to a replacement worker.
-func (g *gather) work(labels bool, s span) {
+func (g *gather[In, Out]) work(labels bool, s span) {
 	if labels {
 		pprof.SetGoroutineLabels(g.ctx)
 	}
@@ -161,16 +161,35 @@ func (g *gather) work(labels bool, s span) {
 // loop runs the items of s, then claims further chunks. Chunks are a
 // fraction of what is left (guided self-scheduling): large while many items
 // remain, single items near the end, so workers finish together.
-func (g *gather) loop(s *span) {
+func (g *gather[In, Out]) loop(s *span) {
 	for {
 		for s.next < s.end {
 			i := s.next
 			s.next++
-			if g.settle == nil && g.ctx.Err() != nil {
-				g.stop()
-				return
+			var err error
+			switch g.kind {
+			case gatherSettle:
+				r := &g.res[i]
+				if g.ctx.Err() != nil {
+					r.Err = context.Cause(g.ctx)
+				} else {
+					r.Value, r.Err = g.fn(g.ctx, g.items[i])
+				}
+				continue
+			case gatherMap:
+				if g.ctx.Err() != nil {
+					g.stop()
+					return
+				}
+				g.out[i], err = g.fn(g.ctx, g.items[i])
+			case gatherEach:
+				if g.ctx.Err() != nil {
+					g.stop()
+					return
+				}
+				err = g.each(g.ctx, g.items[i])
 			}
-			if err := g.item(g.ctx, int(i)); err != nil && !g.fail(int(i), err) {
+			if err != nil && !g.fail(int(i), err) {
 				return
 			}
 		}
@@ -186,7 +205,7 @@ func (g *gather) loop(s *span) {
 
 // fail applies the error policy to item i's error and reports whether the
 // worker should go on.
-func (g *gather) fail(i int, err error) bool {
+func (g *gather[In, Out]) fail(i int, err error) bool {
 	if gatherEcho(g.ctx, err) {
 		g.stop()
 		return false
@@ -207,9 +226,9 @@ func (g *gather) fail(i int, err error) bool {
 
 // recovered applies the panic policy to a panic or Goexit in item i and
 // reports whether the worker should go on.
-func (g *gather) recovered(i int, err error) bool {
-	if g.settle != nil {
-		g.settle(i, err)
+func (g *gather[In, Out]) recovered(i int, err error) bool {
+	if g.kind == gatherSettle {
+		g.res[i].Err = err
 		return true
 	}
 	p := err.(*PanicError)
@@ -228,7 +247,7 @@ func (g *gather) recovered(i int, err error) bool {
 // stop records ctx's cause, once, for the items that will not start or that
 // failed only because ctx is done, unless ctx was cancelled by a failure,
 // which is then reported instead.
-func (g *gather) stop() {
+func (g *gather[In, Out]) stop() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.failed || g.stopped {

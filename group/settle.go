@@ -27,15 +27,7 @@ func Settle[In, Out any](ctx context.Context, items []In, fn func(context.Contex
 	if fn == nil {
 		panic("group: Settle: fn is nil")
 	}
-	res := make([]Result[Out], len(items))
-	_ = gatherRun(ctx, len(items), opts, func(ctx context.Context, i int) error {
-		r := &res[i]
-		if ctx.Err() != nil {
-			r.Err = context.Cause(ctx)
-			return nil
-		}
-		r.Value, r.Err = fn(ctx, items[i])
-		return nil
-	}, func(i int, err error) { res[i].Err = err })
-	return res
+	g := &gather[In, Out]{kind: gatherSettle, items: items, fn: fn, res: make([]Result[Out], len(items))}
+	_ = g.run(ctx, opts)
+	return g.res
 }
