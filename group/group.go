@@ -54,12 +54,23 @@ type Group struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	cfg    config
-	wg     sync.WaitGroup
 
-	running atomic.Int64 // tasks running; at most cfg.limit when it is set
+	// state counts pending tasks: started (or being handed to a worker by a
+	// Go call that will not give up) and not yet finished. Its waitBit says a
+	// Wait call is blocked on idle until the count is zero.
+	state   atomic.Int64
+	_       [56]byte // keep the submitter's counters off state's cache line
 	started atomic.Int64
 	failed  atomic.Int64
-	waited  atomic.Bool // Wait has returned: Go panics
+	blocked atomic.Int64 // Go calls blocked at the limit, counted in state
+	waited  atomic.Bool  // Wait has returned: Go panics
+
+	// With a limit, tasks run on at most cfg.limit worker goroutines, which
+	// take tasks from Go calls over tasks and end when Wait closes quit.
+	tasks   chan groupTask
+	quit    chan struct{}
+	workers atomic.Int64
+	wg      sync.WaitGroup // the worker goroutines
 
 	// mu guards the fields below.
 	mu        sync.Mutex
@@ -67,19 +78,16 @@ type Group struct {
 	errs      []error     // every failure in order (KeepGoing)
 	causeSeen bool        // context.Cause(ctx) is already among the reported errors
 	panicked  *PanicError // first panic or Goexit, re-raised by Wait
-	head      *waiter     // Go calls blocked at the limit, oldest first
-	tail      *waiter
-	free      *waiter // waiters to reuse
+	idle      chan struct{}
+	quitting  bool // quit is closed
 }
 
-// A waiter is a Go call blocked at the limit. A finishing task takes its
-// function under mu (setting fn to nil), runs it in its own goroutine and
-// then signals taken.
-type waiter struct {
-	fn    func(context.Context) error
-	name  string
-	next  *waiter
-	taken chan struct{} // buffered: the taker never blocks
+const waitBit = 1 << 62
+
+// A groupTask is a function with the name GoNamed gave it.
+type groupTask struct {
+	fn   func(context.Context) error
+	name string
 }
 
 // Stats is a snapshot of a group's counters.
@@ -108,6 +116,10 @@ func (g *Group) init(ctx context.Context, opts []Option) {
 		ctx = pprof.WithLabels(ctx, pprof.Labels("group", g.cfg.name))
 	}
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
+	if g.cfg.limit > 0 {
+		g.tasks = make(chan groupTask)
+		g.quit = make(chan struct{})
+	}
 }
 
 // Go runs fn in a new goroutine with the group's context.
@@ -139,8 +151,7 @@ func (g *Group) TryGo(fn func(ctx context.Context) error) bool {
 	return g.start(fn, "", false)
 }
 
-// start runs fn as a task and reports whether it was started (or handed to
-// a running task's goroutine, which starts it at once).
+// start runs fn as a task and reports whether it was started.
 func (g *Group) start(fn func(context.Context) error, name string, block bool) bool {
 	if fn == nil {
 		panic("group: Go: fn is nil")
@@ -157,149 +168,94 @@ func (g *Group) start(fn func(context.Context) error, name string, block bool) b
 		}
 		return false
 	}
-	if n := int64(g.cfg.limit); n == 0 {
-		g.running.Add(1)
-	} else if !g.acquire(n) {
-		if !block {
-			return false
-		}
-		return g.await(fn, name)
+	// Counted before it starts, so that a Wait running now (possible when
+	// a task calls Go) cannot miss it.
+	g.state.Add(1)
+	if g.tasks == nil {
+		g.started.Add(1)
+		go g.run(fn, name)
+		return true
 	}
-	g.started.Add(1)
-	g.spawn(fn, name)
-	return true
-}
-
-// acquire takes one of the n slots if one is free.
-func (g *Group) acquire(n int64) bool {
-	for {
-		r := g.running.Load()
-		if r >= n {
-			return false
-		}
-		if g.running.CompareAndSwap(r, r+1) {
+	t := groupTask{fn, name}
+	select {
+	case g.tasks <- t: // an idle worker took it
+		g.started.Add(1)
+		return true
+	default:
+	}
+	for n := g.workers.Load(); n < int64(g.cfg.limit); n = g.workers.Load() {
+		if g.workers.CompareAndSwap(n, n+1) {
+			g.started.Add(1)
+			g.wg.Add(1)
+			go g.worker(t)
 			return true
 		}
 	}
-}
-
-// await blocks until a finishing task takes fn (it runs fn next, in its own
-// goroutine, keeping its slot) or a slot frees, or until the group's context
-// is done, in which case fn is not started and the cause is reported.
-func (g *Group) await(fn func(context.Context) error, name string) bool {
-	g.mu.Lock()
-	// Slots are only released under mu when waiters may exist (see next),
-	// so checking again here cannot miss a release.
-	if g.acquire(int64(g.cfg.limit)) {
-		g.mu.Unlock()
-		g.started.Add(1)
-		g.spawn(fn, name)
-		return true
-	}
-	w := g.free
-	if w != nil {
-		g.free = w.next
-		w.next = nil
-	} else {
-		w = &waiter{taken: make(chan struct{}, 1)}
-	}
-	w.fn, w.name = fn, name
-	if g.tail == nil {
-		g.head = w
-	} else {
-		g.tail.next = w
-	}
-	g.tail = w
-	g.mu.Unlock()
-
-	started := true
-	select {
-	case <-w.taken:
-	case <-g.ctx.Done():
-		g.mu.Lock()
-		if w.fn != nil { // not taken: unlink it
-			started = false
-			w.fn, w.name = nil, ""
-			var prev *waiter
-			for p := g.head; p != w; p = p.next {
-				prev = p
-			}
-			if prev == nil {
-				g.head = w.next
-			} else {
-				prev.next = w.next
-			}
-			if g.tail == w {
-				g.tail = prev
-			}
-			w.next = nil
-			g.mu.Unlock()
-		} else {
-			g.mu.Unlock()
-			<-w.taken
+	if block {
+		// Every worker is busy: wait for the first to finish its task.
+		g.blocked.Add(1)
+		select {
+		case g.tasks <- t:
+			g.blocked.Add(-1)
+			g.started.Add(1)
+			return true
+		case <-g.ctx.Done():
+			g.blocked.Add(-1)
+			g.report(context.Cause(g.ctx), true, false)
 		}
 	}
-	g.mu.Lock()
-	w.next, g.free = g.free, w
-	g.mu.Unlock()
-	if !started {
-		g.report(context.Cause(g.ctx), true, false)
+	g.finish()
+	return false
+}
+
+// finish counts a task as ended and wakes Wait after the last one.
+func (g *Group) finish() {
+	if g.state.Add(-1) == waitBit && g.state.CompareAndSwap(waitBit, 0) {
+		close(g.idle)
 	}
-	return started
 }
 
-func (g *Group) spawn(fn func(context.Context) error, name string) {
-	g.wg.Add(1)
-	go g.worker(fn, name)
-}
-
-// worker runs fn and then, while Go calls wait at the limit, their tasks.
-func (g *Group) worker(fn func(context.Context) error, name string) {
+// run runs one task in its own goroutine (no limit).
+func (g *Group) run(fn func(context.Context) error, name string) {
 	if g.cfg.name != "" {
 		pprof.SetGoroutineLabels(g.ctx)
 	}
 	var err error
 	defer func() {
-		if fn != nil { // the task called runtime.Goexit: this goroutine ends
-			g.record(err, name)
-			if fn, name := g.next(); fn != nil {
-				g.spawn(fn, name)
-			}
+		g.record(err, name) // err is a *PanicError if fn called runtime.Goexit
+		g.finish()
+	}()
+	panics.Catch(&err, func() error { return fn(g.ctx) })
+}
+
+// worker runs t, then the tasks Go hands it, until Wait closes quit.
+func (g *Group) worker(t groupTask) {
+	if g.cfg.name != "" {
+		pprof.SetGoroutineLabels(g.ctx)
+	}
+	var err error
+	defer func() {
+		if t.fn != nil { // the task called runtime.Goexit: replace this worker
+			g.wg.Add(1)
+			go g.worker(groupTask{})
+			g.record(err, t.name)
+			g.finish()
 		}
 		g.wg.Done()
 	}()
-	for fn != nil {
-		panics.Catch(&err, func() error { return fn(g.ctx) })
-		g.record(err, name)
-		fn, name = g.next()
+	for {
+		if t.fn != nil {
+			panics.Catch(&err, func() error { return t.fn(g.ctx) })
+			g.record(err, t.name)
+			t.fn = nil
+			g.finish()
+		}
+		select {
+		case t = <-g.tasks:
+		case <-g.quit:
+			return
+		}
 	}
-}
-
-// next releases the slot of a finished task, or keeps it and returns the
-// function of the oldest Go call blocked at the limit.
-func (g *Group) next() (func(context.Context) error, string) {
-	if g.cfg.limit == 0 {
-		g.running.Add(-1)
-		return nil, ""
-	}
-	g.mu.Lock()
-	w := g.head
-	if w == nil || g.ctx.Err() != nil {
-		g.running.Add(-1)
-		g.mu.Unlock()
-		return nil, ""
-	}
-	g.head = w.next
-	if g.head == nil {
-		g.tail = nil
-	}
-	w.next = nil
-	fn, name := w.fn, w.name
-	w.fn, w.name = nil, ""
-	g.mu.Unlock()
-	w.taken <- struct{}{}
-	g.started.Add(1)
-	return fn, name
 }
 
 // record reports how a task ended: err is nil, the task's error, or a
@@ -352,15 +308,40 @@ func (g *Group) report(err error, echo, raise bool) {
 }
 
 // Wait blocks until every task has returned, including tasks started by
-// other tasks while Wait waits. It then cancels the group's context (with
-// cause ErrDone unless it was cancelled before) and returns the group's
-// error: the first failure, or with KeepGoing all failures joined, or nil.
+// other tasks while Wait waits, and every goroutine the group started has
+// ended. It then cancels the group's context (with cause ErrDone unless it
+// was cancelled before) and returns the group's error: the first failure, or
+// with KeepGoing all failures joined, or nil.
 //
 // If a task panicked or called runtime.Goexit, and PanicAsError was not
 // given, Wait panics with that task's *PanicError instead (the first one).
 // Calling Wait again returns the same result.
 func (g *Group) Wait() error {
-	g.wg.Wait()
+	g.mu.Lock()
+	if g.idle == nil {
+		g.idle = make(chan struct{})
+	}
+	idle := g.idle
+	g.mu.Unlock()
+	for {
+		s := g.state.Load()
+		if s == 0 {
+			break
+		}
+		if s&waitBit != 0 || g.state.CompareAndSwap(s, s|waitBit) {
+			<-idle
+			break
+		}
+	}
+	if g.quit != nil {
+		g.mu.Lock()
+		if !g.quitting {
+			g.quitting = true
+			close(g.quit)
+		}
+		g.mu.Unlock()
+		g.wg.Wait()
+	}
 	g.waited.Store(true)
 	g.cancel(ErrDone)
 	g.mu.Lock()
@@ -383,10 +364,18 @@ func (g *Group) Cancel(cause error) {
 	g.cancel(cause)
 }
 
-// Stats returns a snapshot of the group's counters. It takes no lock.
+// Stats returns a snapshot of the group's counters. It takes no lock; while
+// tasks start and end, the counters are read one after the other.
 func (g *Group) Stats() Stats {
+	running := g.state.Load()&^waitBit - g.blocked.Load()
+	if running < 0 {
+		running = 0
+	}
+	if n := int64(g.cfg.limit); n > 0 && running > n {
+		running = n // a Go call was being counted as it blocked
+	}
 	return Stats{
-		Running: int(g.running.Load()),
+		Running: int(running),
 		Started: int(g.started.Load()),
 		Failed:  int(g.failed.Load()),
 	}
