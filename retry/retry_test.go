@@ -393,10 +393,13 @@ func TestDeadlineAware(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 2500*time.Millisecond)
 		defer cancel()
-		p := retry.New(retry.Attempts(10), retry.Constant(time.Second))
+		var events []int
+		p := retry.New(retry.Attempts(10), retry.Constant(time.Second),
+			retry.OnRetry(func(e retry.Event) { events = append(events, e.Attempt) }))
 		start, calls := time.Now(), 0
 		err := p.Do(ctx, failing(100, &calls))
 		assert.Equal(t, 3, calls, "tries at 0s, 1s, 2s")
+		assert.Equal(t, []int{1, 2}, events, "no OnRetry for the retry that will not happen")
 		assert.Equal(t, 2*time.Second, time.Since(start), "no sleep past the deadline")
 		require.ErrorIs(t, err, retry.ErrExhausted)
 		require.ErrorIs(t, err, errBoom)
@@ -571,7 +574,9 @@ func TestBudgetFloor(t *testing.T) {
 
 func TestBudgetCredit(t *testing.T) {
 	b := retry.NewBudget(0.5, 0)
-	p := retry.New(retry.Attempts(3), retry.Constant(0), retry.WithBudget(b))
+	retries := 0
+	p := retry.New(retry.Attempts(3), retry.Constant(0), retry.WithBudget(b),
+		retry.OnRetry(func(retry.Event) { retries++ }))
 	ok := func(context.Context) error { return nil }
 	for range 4 {
 		require.NoError(t, p.Do(context.Background(), ok))
@@ -585,6 +590,7 @@ func TestBudgetCredit(t *testing.T) {
 	calls = 0
 	err = p.Do(context.Background(), failing(100, &calls)) // earns 0.5, spends 1
 	assert.Equal(t, 2, calls)
+	assert.Equal(t, 3, retries, "OnRetry fires only for retries the budget allowed")
 	assert.ErrorIs(t, err, retry.ErrBudgetExhausted)
 	assert.EqualError(t, err, "retry: budget exhausted after 2 attempts, last: boom")
 
