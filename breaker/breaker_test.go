@@ -568,3 +568,43 @@ func TestOnStateChangeConcurrent(t *testing.T) {
 		assert.Equal(t, b.State(), chain[len(chain)-1], "the last transition delivered is to the current state")
 	})
 }
+
+// TestConcurrentCounting checks that the lock-free and locked halves of each
+// window together count every call made from many goroutines at once.
+func TestConcurrentCounting(t *testing.T) {
+	tests := []struct {
+		name string
+		win  breaker.RateOption
+	}{
+		{"window", breaker.Window(5000)},
+		{"time window", breaker.TimeWindow(time.Minute, 6)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const goroutines, each = 16, 100
+				b := breaker.New(breaker.FailureRate(1, tt.win), breaker.SlowCalls(time.Second, 1, tt.win))
+				var wg sync.WaitGroup
+				for g := range goroutines {
+					wg.Go(func() {
+						for i := range each {
+							switch {
+							case i%10 == g%10:
+								call(b, errBoom)
+							case i%10 == (g+1)%10:
+								slowCall(b, 2*time.Second, nil)
+							case i%10 == (g+2)%10:
+								call(b, context.Canceled)
+							default:
+								call(b, nil)
+							}
+						}
+					})
+				}
+				wg.Wait()
+				s := b.Stats()
+				assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: goroutines * each * 9 / 10, Failures: goroutines * each / 10, Slow: goroutines * each / 10, ConsecutiveFailures: s.ConsecutiveFailures}, s)
+			})
+		})
+	}
+}

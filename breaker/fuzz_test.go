@@ -187,6 +187,11 @@ func FuzzModel(f *testing.F) {
 	f.Add([]byte{7, 3, 9, 2, 1, 3, 3, 3, 6, 6, 6, 6, 0, 0, 0, 2, 2, 6, 3, 3, 6, 0, 2})
 	f.Add([]byte{2, 0, 5, 1, 2, 2, 0, 1, 1, 6, 5, 1, 6, 6, 6, 6, 6, 1, 0, 0})
 	f.Add([]byte{255, 255, 255, 1, 1, 1, 1, 2, 2, 2, 5, 1, 1, 6, 6, 6, 0, 0, 0, 7, 0, 8, 0, 1})
+	long := []byte{0, 0, 0, 210, 7, 10}
+	for i := range 600 {
+		long = append(long, []byte{0, 0, 0, 1, 0, 1, 1, 4, 0, 2}[i*7%10])
+	}
+	f.Add(long)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		synctest.Test(t, func(t *testing.T) { runModel(t, data) })
 	})
@@ -204,6 +209,9 @@ func runModel(t *testing.T, data []byte) {
 	var win breaker.RateOption
 	if c := pick(&data); c%2 == 0 {
 		m.n = 1 + c%8
+		if c >= 200 { // a window spanning several words of the bit rings
+			m.n = 60 + c%80
+		}
 		win = breaker.Window(m.n)
 		m.minCalls = 1 + pick(&data)%m.n
 	} else {
