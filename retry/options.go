@@ -62,8 +62,8 @@ func Constant(d time.Duration) Option {
 // min(max, initial·m^n), where m is the Multiplier (default 2). Jitter is
 // applied to this capped base, so no delay ever exceeds max. Unless a jitter
 // option is given as well, Exponential uses FullJitter. The default policy is
-// Exponential(DefaultInitial, DefaultMax). Exponential panics if initial is
-// negative or greater than max.
+// Exponential(DefaultInitial, DefaultMax). With initial 0 every delay is 0.
+// Exponential panics if initial is negative or greater than max.
 func Exponential(initial, max time.Duration) Option {
 	if initial < 0 {
 		panic(fmt.Sprintf("retry: Exponential(%v, %v): initial must not be negative", initial, max))

@@ -637,6 +637,18 @@ func TestAllocs(t *testing.T) {
 			assert.Equal(t, tt.allocs, got)
 		})
 	}
+	t.Run("Get 4 tries zero delay", func(t *testing.T) {
+		p := retry.New(retry.Constant(0))
+		n := 0
+		get := func(context.Context) (int, error) {
+			if n++; n%4 != 0 {
+				return 0, errBoom
+			}
+			return n, nil
+		}
+		assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = retry.Get(ctx, p, get) }))
+	})
+
 	// A call that sleeps allocates one timer and reuses it for every delay;
 	// a call whose delays are zero allocates none.
 	calls := func(p *retry.Policy, tries int) float64 {
