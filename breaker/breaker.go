@@ -86,8 +86,9 @@ type Stats struct {
 //
 // In the Closed state a call takes no lock and allocates nothing: it reads
 // the state, runs, and (unless it failed or was slow) counts itself with one
-// atomic add on a cache line picked at random among several. Failures, slow
-// calls and transitions take a lock.
+// atomic add on one of several cache lines, chosen by its goroutine's stack
+// so that goroutines running at once rarely share one. Failures, slow calls
+// and transitions take a lock.
 type Breaker struct {
 	// word holds the State in its low 2 bits and the generation above: it
 	// changes on every transition, so a result that comes back for an
@@ -188,7 +189,8 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) (err e
 }
 
 // Get is Do for a function that returns a value: it returns fn's value and
-// error, or the zero T and an *OpenError when b rejects the call.
+// error, or the zero T and an *OpenError when b rejects the call. A panic
+// in fn counts as a failure and continues, as in Do.
 func Get[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error) {
 	t := token{word: b.word.Load()}
 	if t.word&b.fastMask != 0 {
@@ -233,8 +235,9 @@ func (b *Breaker) done(t token, errp *error) {
 // in a function: if the breaker lets a call through, Allow returns a done
 // function to call with the call's error once it has finished; otherwise it
 // returns an *OpenError (matching ErrOpen) and a nil done. Calling done more
-// than once is harmless: only the first call counts. A call whose done is
-// never called holds its half-open probe slot until the next transition.
+// than once is harmless: only the first call counts. done must be called for
+// every admitted call (defer it, so a panic counts too): a half-open probe
+// whose done is never called holds its probe slot until Reset or ForceOpen.
 func (b *Breaker) Allow() (done func(error), err error) {
 	t, err := b.admit()
 	if err != nil {
