@@ -39,17 +39,22 @@ var ErrDone = errors.New("group: Wait has returned")
 // task's stack. With PanicAsError it is returned as an error instead. A task
 // that calls runtime.Goexit is reported the same way, with Goexit set.
 //
-// Limit and nesting. With Limit(n), Go blocks while n tasks are running. A
-// task that needs subtasks of its own must give them a nested group created
+// Limit and nesting. With Limit(n), Go blocks while n tasks are running,
+// and the tasks run on at most n worker goroutines, which take the next task
+// directly from a blocked Go call instead of ending and being started again.
+// A task that needs subtasks of its own must give them a nested group created
 // from its context (group.New(ctx, ...)) and wait for it: that cannot
-// deadlock, because a nested group's tasks never wait for a slot of the
-// outer group. Calling Go on a limited group from inside one of its own tasks
-// can deadlock once every slot is held by a task doing the same, exactly as
-// with errgroup.SetLimit; TryGo never blocks and is safe there.
+// deadlock, because a nested group's tasks never wait for a slot of the outer
+// group. A task may also call TryGo on its own group, which never blocks, and
+// run the subtask inline when it returns false. Calling Go on a limited group
+// from inside one of its own tasks can deadlock once every slot is held by a
+// task doing the same, as with errgroup.SetLimit, so do not.
 //
-// A Group starts no goroutine besides those running its tasks, and every one
-// of them has returned when Wait returns. Its methods are safe for concurrent
-// use, except that Go must not be called after Wait has returned.
+// Goroutines. A Group starts goroutines only to run its tasks (with a limit,
+// at most n workers, which stay idle between tasks), and every one of them
+// has returned when Wait returns; Wait must therefore always be called. Its
+// methods are safe for concurrent use, except that Go must not be called
+// after Wait has returned.
 type Group struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -173,7 +178,11 @@ func (g *Group) start(fn func(context.Context) error, name string, block bool) b
 	g.state.Add(1)
 	if g.tasks == nil {
 		g.started.Add(1)
-		go g.run(fn, name)
+		if name == "" {
+			go g.run(fn) // a smaller closure than with the name
+		} else {
+			go g.runNamed(fn, name)
+		}
 		return true
 	}
 	t := groupTask{fn, name}
@@ -216,7 +225,9 @@ func (g *Group) finish() {
 }
 
 // run runs one task in its own goroutine (no limit).
-func (g *Group) run(fn func(context.Context) error, name string) {
+func (g *Group) run(fn func(context.Context) error) { g.runNamed(fn, "") }
+
+func (g *Group) runNamed(fn func(context.Context) error, name string) {
 	if g.cfg.name != "" {
 		pprof.SetGoroutineLabels(g.ctx)
 	}

@@ -671,3 +671,74 @@ func TestGroupStress(t *testing.T) {
 		})
 	}
 }
+
+func TestGroupTryGoOrInline(t *testing.T) {
+	// The other documented pattern for subtasks in a limited group: TryGo,
+	// and run the subtask inline when no slot is free. It cannot deadlock.
+	synctest.Test(t, func(t *testing.T) {
+		g := group.New(t.Context(), group.Limit(2))
+		var ran atomic.Int64
+		var node func(depth int) func(context.Context) error
+		node = func(depth int) func(context.Context) error {
+			return func(ctx context.Context) error {
+				time.Sleep(time.Millisecond)
+				ran.Add(1)
+				for range 3 {
+					if depth == 0 {
+						break
+					}
+					if child := node(depth - 1); !g.TryGo(child) {
+						if err := child(ctx); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}
+		}
+		g.Go(node(4))
+		require.NoError(t, g.Wait())
+		assert.Equal(t, int64(1+3+9+27+81), ran.Load())
+	})
+}
+
+func TestGroupStressPanics(t *testing.T) {
+	// Without PanicAsError: Wait re-panics exactly when a task panicked.
+	const n = 10_000
+	for round := range 4 {
+		t.Run(fmt.Sprint(round), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(round), 11))
+			var opts []group.Option
+			if round%2 == 1 {
+				opts = append(opts, group.Limit(1+r.IntN(4)), group.KeepGoing())
+			}
+			g := group.New(t.Context(), opts...)
+			var panicked atomic.Int64
+			panicAt := r.IntN(n)
+			if round >= 2 {
+				panicAt = -1 // none
+			}
+			for i := range n {
+				g.Go(func(ctx context.Context) error {
+					if i == panicAt {
+						panicked.Add(1)
+						panic(i)
+					}
+					if i%97 == 0 && round%2 == 1 {
+						return errGroupA
+					}
+					return nil
+				})
+			}
+			v := groupRecover(func() { _ = g.Wait() })
+			if round >= 2 {
+				assert.Nil(t, v)
+				return
+			}
+			require.Equal(t, int64(1), panicked.Load())
+			pe, ok := v.(*group.PanicError)
+			require.True(t, ok, "got %T", v)
+			assert.Equal(t, panicAt, pe.Value)
+		})
+	}
+}
