@@ -37,7 +37,9 @@ func New(opts ...Option) *Policy {
 		exponential: true,
 	}
 	for _, opt := range opts {
-		opt(p)
+		if opt.apply != nil {
+			opt.apply(p)
+		}
 	}
 	if !p.exponential {
 		p.mult = 1
