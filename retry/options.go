@@ -9,10 +9,8 @@ import (
 )
 
 // An Option configures a Policy. Options are applied in order by New; a later
-// option overrides an earlier one that sets the same thing. The zero Option
-// changes nothing. An Option cannot be applied to a Policy after New, which is
-// what keeps a shared Policy immutable.
-type Option struct{ apply func(*Policy) }
+// option overrides an earlier one that sets the same thing.
+type Option func(*config)
 
 // Defaults used by New when no option sets them.
 const (
@@ -33,7 +31,7 @@ func Attempts(n int) Option {
 	if n < 1 {
 		panic(fmt.Sprintf("retry: Attempts(%d): n must be at least 1", n))
 	}
-	return Option{func(p *Policy) { p.attempts = n }}
+	return func(c *config) { c.attempts = n }
 }
 
 // MaxElapsed bounds the time from the start of Do to the start of the last
@@ -45,7 +43,7 @@ func MaxElapsed(d time.Duration) Option {
 	if d < 0 {
 		panic(fmt.Sprintf("retry: MaxElapsed(%v): d must not be negative", d))
 	}
-	return Option{func(p *Policy) { p.maxElapsed = d }}
+	return func(c *config) { c.maxElapsed = d }
 }
 
 // Constant waits d before every retry. Unless a jitter option is given as
@@ -55,9 +53,9 @@ func Constant(d time.Duration) Option {
 	if d < 0 {
 		panic(fmt.Sprintf("retry: Constant(%v): d must not be negative", d))
 	}
-	return Option{func(p *Policy) {
-		p.initial, p.max, p.exponential = d, d, false
-	}}
+	return func(c *config) {
+		c.initial, c.max, c.exponential = d, d, false
+	}
 }
 
 // Exponential makes the base delay before retry n (n = 0 for the first retry)
@@ -73,9 +71,9 @@ func Exponential(initial, max time.Duration) Option {
 	if initial > max {
 		panic(fmt.Sprintf("retry: Exponential(%v, %v): initial must not exceed max", initial, max))
 	}
-	return Option{func(p *Policy) {
-		p.initial, p.max, p.exponential = initial, max, true
-	}}
+	return func(c *config) {
+		c.initial, c.max, c.exponential = initial, max, true
+	}
 }
 
 // Multiplier sets the growth factor m of Exponential backoff (default 2). It
@@ -85,7 +83,7 @@ func Multiplier(f float64) Option {
 	if !(f >= 1) || math.IsInf(f, 1) {
 		panic(fmt.Sprintf("retry: Multiplier(%v): f must be a finite number of at least 1", f))
 	}
-	return Option{func(p *Policy) { p.mult = f }}
+	return func(c *config) { c.mult = f }
 }
 
 // jitter selects how the base delay is randomised.
@@ -102,18 +100,18 @@ const (
 // NoJitter waits exactly the base delay: Constant's d, or Exponential's
 // min(max, initial·m^n). Schedules without jitter make clients that failed
 // together retry together; prefer a jitter in production.
-func NoJitter() Option { return Option{func(p *Policy) { p.jitter = jitterNone }} }
+func NoJitter() Option { return func(c *config) { c.jitter = jitterNone } }
 
 // FullJitter waits a uniformly random delay in [0, base), where base is the
 // capped delay described at Exponential: sleep = random(0, min(max,
 // initial·m^n)), the "Full Jitter" of the AWS Architecture Blog article
 // "Exponential Backoff and Jitter". It is the default with Exponential.
-func FullJitter() Option { return Option{func(p *Policy) { p.jitter = jitterFull }} }
+func FullJitter() Option { return func(c *config) { c.jitter = jitterFull } }
 
 // EqualJitter waits half the base delay plus a uniformly random delay in
 // [0, base/2): sleep = base/2 + random(0, base/2), the "Equal Jitter" of the
 // AWS article. Every delay is at least base/2.
-func EqualJitter() Option { return Option{func(p *Policy) { p.jitter = jitterEqual }} }
+func EqualJitter() Option { return func(c *config) { c.jitter = jitterEqual } }
 
 // DecorrelatedJitter makes each delay depend on the previous one instead of on
 // the retry number: sleep = random(initial, min(max, 3·previous)), starting
@@ -123,7 +121,7 @@ func EqualJitter() Option { return Option{func(p *Policy) { p.jitter = jitterEqu
 // factor 3 is the article's; Multiplier does not change it. Every delay lies
 // in [initial, max] (all are zero when initial is).
 func DecorrelatedJitter() Option {
-	return Option{func(p *Policy) { p.jitter = jitterDecorrelated }}
+	return func(c *config) { c.jitter = jitterDecorrelated }
 }
 
 // If sets which errors are retried: an error for which retryable returns false
@@ -139,7 +137,7 @@ func If(retryable func(error) bool) Option {
 	if retryable == nil {
 		panic("retry: If(nil): retryable must not be nil")
 	}
-	return Option{func(p *Policy) { p.retryIf = retryable }}
+	return func(c *config) { c.retryIf = retryable }
 }
 
 // Event describes a retry that is about to happen.
@@ -161,7 +159,7 @@ func OnRetry(fn func(Event)) Option {
 	if fn == nil {
 		panic("retry: OnRetry(nil): fn must not be nil")
 	}
-	return Option{func(p *Policy) { p.onRetry = fn }}
+	return func(c *config) { c.onRetry = fn }
 }
 
 // WithBudget makes every call of the policy draw its retries from b, which
@@ -171,14 +169,14 @@ func WithBudget(b *Budget) Option {
 	if b == nil {
 		panic("retry: WithBudget(nil): b must not be nil")
 	}
-	return Option{func(p *Policy) { p.budget = b }}
+	return func(c *config) { c.budget = b }
 }
 
 // CapAfter caps the delays asked for with After at the policy's maximum delay
 // (Exponential's max, or Constant's d). Without it an After delay is honoured
 // in full as long as it ends before the context's deadline and within
 // MaxElapsed.
-func CapAfter() Option { return Option{func(p *Policy) { p.capAfter = true }} }
+func CapAfter() Option { return func(c *config) { c.capAfter = true } }
 
 // Rand makes the policy draw jitter from src instead of math/rand/v2's global
 // source, so that schedules can be reproduced (for example with
@@ -188,7 +186,7 @@ func Rand(src rand.Source) Option {
 	if src == nil {
 		panic("retry: Rand(nil): src must not be nil")
 	}
-	return Option{func(p *Policy) { p.rand = &lockedSource{src: src} }}
+	return func(c *config) { c.rand = &lockedSource{src: src} }
 }
 
 // lockedSource serialises the calls to a user's rand.Source.

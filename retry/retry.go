@@ -10,6 +10,11 @@ import (
 // after New and safe to share between goroutines and calls; each call keeps
 // its own schedule. The zero Policy tries once and never retries; use New.
 type Policy struct {
+	config // set by New, never changed after
+}
+
+// config is what the options set.
+type config struct {
 	attempts    int
 	maxElapsed  time.Duration
 	initial     time.Duration
@@ -29,17 +34,15 @@ type Policy struct {
 // FullJitter, every error but a Permanent one retried, no MaxElapsed, no
 // budget. New panics if an option is invalid; each option's doc says when.
 func New(opts ...Option) *Policy {
-	p := &Policy{
+	p := &Policy{config{
 		attempts:    DefaultAttempts,
 		initial:     DefaultInitial,
 		max:         DefaultMax,
 		mult:        2,
 		exponential: true,
-	}
+	}}
 	for _, opt := range opts {
-		if opt.apply != nil {
-			opt.apply(p)
-		}
+		opt(&p.config)
 	}
 	if !p.exponential {
 		p.mult = 1

@@ -9,9 +9,8 @@ import (
 	"time"
 )
 
-// A TransportOption configures Transport. The zero TransportOption changes
-// nothing.
-type TransportOption struct{ apply func(*transport) }
+// A TransportOption configures Transport.
+type TransportOption func(*transport)
 
 // Idempotent replaces Transport's test of which requests may be retried.
 // Whatever it says, a request whose body cannot be rewound (Body set and
@@ -20,7 +19,7 @@ func Idempotent(fn func(*http.Request) bool) TransportOption {
 	if fn == nil {
 		panic("retry: Idempotent(nil): fn must not be nil")
 	}
-	return TransportOption{func(t *transport) { t.idempotent = fn }}
+	return func(t *transport) { t.idempotent = fn }
 }
 
 // RetryResponse replaces Transport's test of which responses are retried;
@@ -30,7 +29,7 @@ func RetryResponse(fn func(*http.Response) bool) TransportOption {
 	if fn == nil {
 		panic("retry: RetryResponse(nil): fn must not be nil")
 	}
-	return TransportOption{func(t *transport) { t.retryable = fn }}
+	return func(t *transport) { t.retryable = fn }
 }
 
 // Transport returns an http.RoundTripper that sends each request through base
@@ -64,9 +63,7 @@ func Transport(base http.RoundTripper, p *Policy, opts ...TransportOption) http.
 	}
 	t := &transport{base: base, p: p, idempotent: idempotent, retryable: retryableResponse}
 	for _, opt := range opts {
-		if opt.apply != nil {
-			opt.apply(t)
-		}
+		opt(t)
 	}
 	return t
 }
