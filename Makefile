@@ -9,9 +9,9 @@ COUNT      ?= 1
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 COMPARE     = internal/compare
 
-.PHONY: test fmt-check vet test-root test-compare bench compare fuzz lint cover examples
+.PHONY: test fmt-check vet test-root test-compare bench compare fuzz lint cover examples test-redis compare-redis
 
-test: fmt-check vet test-root test-compare
+test: fmt-check vet test-root test-compare test-redis
 
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -34,6 +34,17 @@ bench:
 # of ratios (other/weft: above 1x means weft is faster).
 compare:
 	cd $(COMPARE) && $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . | tee bench.txt | $(GO) run ./cmd/table
+
+# The nested module limiter/redis, against a throwaway redis-server that
+# testdata/with-redis.sh starts (installing it when root) and stops.
+REDIS = limiter/redis
+
+test-redis:
+	cd $(REDIS) && $(GO) vet ./... && ./testdata/with-redis.sh $(GO) test -race -count=1 ./...
+
+# Its benchmarks against go-redis/redis_rate on one throwaway server, as a table.
+compare-redis:
+	cd $(REDIS) && ./testdata/with-redis.sh $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . | (cd $(CURDIR)/$(COMPARE) && $(GO) run ./cmd/table)
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \

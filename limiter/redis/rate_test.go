@@ -1,0 +1,251 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/weftgo/weft/limiter/redis"
+)
+
+// model is the admission rule on one process, as limiter.Rate states it:
+// take(now, n, maxWait) moves tat to max(tat, now) + n·T unless the wait
+// beyond burst·T would exceed maxWait. Times are in ns.
+type model struct {
+	tat, interval, tolerance int64
+	burst                    int
+}
+
+func (m *model) take(now int64, n int, maxWait int64) (ok bool, wait int64) {
+	if n > m.burst {
+		return false, 0
+	}
+	tat := max(m.tat, now) + int64(n)*m.interval
+	wait = tat - now - m.tolerance
+	if wait > maxWait {
+		return false, 0
+	}
+	m.tat = tat
+	return true, max(0, wait)
+}
+
+// TestAdmissionMatchesModel drives Rate through random schedules with the
+// script's clock set by the test, and checks every decision and wait against
+// the model.
+func TestAdmissionMatchesModel(t *testing.T) {
+	c := newClient(t, redisURL)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		perSecond float64
+		burst     int
+	}{
+		{1000, 1}, {100, 5}, {3, 4}, {7, 10}, {0.5, 2}, {1e6, 50},
+	} {
+		t.Run(strconv.FormatFloat(tc.perSecond, 'g', -1, 64)+"/"+strconv.Itoa(tc.burst), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tc.burst), uint64(tc.perSecond)))
+			var nowUs int64 = time.Now().UnixMicro()
+			r := redis.NewRate(c, t.Name(), tc.perSecond, tc.burst, redis.Timeout(10*time.Second))
+			r.SetNow(func() int64 { return nowUs })
+			interval := int64(r.Interval())
+			m := &model{tat: nowUs * 1000, interval: interval, tolerance: interval * int64(tc.burst), burst: tc.burst}
+			admitted := 0
+			for i := range 300 {
+				// Steps around T, in µs.
+				nowUs += rng.Int64N(3*interval/1000 + 2)
+				n := rng.IntN(tc.burst + 2)
+				var maxWait int64
+				if rng.IntN(4) == 0 && n >= 1 && n <= tc.burst { // as WaitN
+					maxWait = rng.Int64N(4*interval + 1)
+				}
+				wantOK, wantWait := m.take(nowUs*1000, n, maxWait)
+				if n == 0 {
+					wantOK, wantWait = true, 0
+				}
+				var ok bool
+				var wait time.Duration
+				var err error
+				if maxWait == 0 {
+					ok, err = r.AllowN(ctx, n)
+				} else {
+					ok, wait, err = r.Reserve(ctx, n, time.Duration(maxWait))
+				}
+				require.NoError(t, err)
+				require.Equal(t, wantOK, ok, "step %d: n=%d at %dµs, maxWait %d", i, n, nowUs, maxWait)
+				require.Equal(t, wantWait, int64(wait), "step %d", i)
+				if ok && n > 0 {
+					admitted++
+				}
+			}
+			assert.Positive(t, admitted)
+		})
+	}
+}
+
+// TestAllow checks the edges of Allow and AllowN on the server's own clock,
+// with a rate slow enough that nothing refills during the test.
+func TestAllow(t *testing.T) {
+	c := newClient(t, redisURL)
+	ctx := context.Background()
+	r := redis.NewRate(c, t.Name(), 0.01, 3)
+	for i := range 3 {
+		ok, err := r.Allow(ctx)
+		require.NoError(t, err)
+		require.True(t, ok, "event %d of the burst", i)
+	}
+	for _, tc := range []struct {
+		n       int
+		ok      bool
+		wantErr bool
+	}{
+		{n: 1}, {n: 0, ok: true}, {n: 4}, {n: -1, wantErr: true},
+	} {
+		ok, err := r.AllowN(ctx, tc.n)
+		assert.Equal(t, tc.ok, ok, "AllowN(%d)", tc.n)
+		assert.Equal(t, tc.wantErr, err != nil, "AllowN(%d): %v", tc.n, err)
+	}
+	ok, err := redis.NewRate(c, t.Name()+"inf", redis.Inf, 1).AllowN(ctx, 1000)
+	assert.True(t, ok)
+	assert.NoError(t, err)
+}
+
+// TestKeyExpiry checks what an admission stores: tat in ns since the Unix
+// epoch by the server's clock, expiring when the bucket is full again; and
+// that a refusal writes nothing.
+func TestKeyExpiry(t *testing.T) {
+	c := newClient(t, redisURL)
+	ctx := context.Background()
+	key := t.Name()
+	r := redis.NewRate(c, key, 0.1, 3) // 10s per event
+
+	before := time.Now()
+	ok, err := r.AllowN(ctx, 2)
+	require.NoError(t, err)
+	require.True(t, ok)
+	after := time.Now()
+	tat, err := c.Get(ctx, key).Int64()
+	require.NoError(t, err)
+	// The server's clock is this machine's.
+	assert.GreaterOrEqual(t, tat, before.Add(20*time.Second).UnixNano()/1000*1000)
+	assert.LessOrEqual(t, tat, after.Add(20*time.Second).UnixNano())
+	ttl := c.PTTL(ctx, key).Val()
+	assert.Greater(t, ttl, 10*time.Second)
+	assert.LessOrEqual(t, ttl, 20*time.Second)
+
+	ok, err = r.AllowN(ctx, 2) // one token left: refused
+	require.NoError(t, err)
+	require.False(t, ok)
+	assert.Equal(t, strconv.FormatInt(tat, 10), c.Get(ctx, key).Val())
+	assert.LessOrEqual(t, c.PTTL(ctx, key).Val(), ttl)
+}
+
+// TestWait checks that WaitN reserves in order and sleeps for its turn, and
+// its refusals.
+func TestWait(t *testing.T) {
+	c := newClient(t, redisURL)
+	ctx := context.Background()
+
+	r := redis.NewRate(c, t.Name(), 1000, 1) // one event per ms
+	start := time.Now()
+	for range 5 {
+		require.NoError(t, r.Wait(ctx))
+	}
+	// The first is at once, each other waits for its ms (the local sleep
+	// starts after the server's decision, so it can only be longer).
+	assert.GreaterOrEqual(t, time.Since(start), 3*time.Millisecond)
+
+	slow := redis.NewRate(c, t.Name()+"slow", 0.01, 2) // one event per 100s
+	require.NoError(t, slow.WaitN(ctx, 2))
+	dctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err := slow.Wait(dctx)
+	assert.ErrorIs(t, err, redis.ErrRateExceeded, "the wait would end past the deadline")
+	assert.ErrorIs(t, slow.WaitN(ctx, 3), redis.ErrRateExceeded, "n > burst")
+	assert.Error(t, slow.WaitN(ctx, -1))
+	assert.NoError(t, slow.WaitN(ctx, 0))
+
+	cctx, stop := context.WithCancelCause(ctx)
+	cause := errors.New("caller gave up")
+	stop(cause)
+	assert.ErrorIs(t, slow.Wait(cctx), cause)
+
+	// Cancelling a wait in progress returns the cause at once.
+	queued := redis.NewRate(c, t.Name()+"queued", 0.01, 1)
+	require.NoError(t, queued.Wait(ctx))
+	cctx, stop = context.WithCancelCause(ctx)
+	var wg sync.WaitGroup
+	var got error
+	wg.Go(func() { got = queued.Wait(cctx) })
+	time.Sleep(time.Millisecond)
+	stop(cause)
+	wg.Wait()
+	assert.ErrorIs(t, got, cause)
+}
+
+// TestKeyed checks that keys are independent and stored under the prefix.
+func TestKeyed(t *testing.T) {
+	c := newClient(t, redisURL)
+	ctx := context.Background()
+	k := redis.NewKeyed(c, t.Name()+":", 0.01, 2)
+	for _, key := range []string{"alice", "bob"} {
+		ok, err := k.AllowN(ctx, key, 2)
+		require.NoError(t, err)
+		require.True(t, ok, key)
+		ok, err = k.Allow(ctx, key)
+		require.NoError(t, err)
+		require.False(t, ok, key)
+		assert.Equal(t, int64(1), c.Exists(ctx, t.Name()+":"+key).Val())
+	}
+	dctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	assert.ErrorIs(t, k.Wait(dctx, "alice"), redis.ErrRateExceeded, "the next event is 100s away")
+	assert.Equal(t, int64(0), c.Exists(ctx, t.Name()+":carol").Val(), "a key no one used")
+}
+
+// TestReplicas runs many Rate values on one key from many goroutines, as
+// replicas would, and checks that together they never admit more than
+// burst + rate·t (+ R·(n−1) with leases of n).
+func TestReplicas(t *testing.T) {
+	const (
+		perSecond = 2000.0
+		burst     = 20
+		replicas  = 4
+		workers   = 4 // goroutines per replica
+		calls     = 60
+	)
+	for _, lease := range []int{1, 10} {
+		t.Run("lease="+strconv.Itoa(lease), func(t *testing.T) {
+			c := newClient(t, redisURL)
+			ctx := context.Background()
+			var admitted atomic.Int64
+			var wg sync.WaitGroup
+			start := time.Now()
+			for range replicas {
+				r := redis.NewRate(c, t.Name(), perSecond, burst, redis.Lease(lease), redis.Timeout(10*time.Second))
+				for range workers {
+					wg.Go(func() {
+						for range calls {
+							ok, err := r.Allow(ctx)
+							if assert.NoError(t, err) && ok {
+								admitted.Add(1)
+							}
+						}
+					})
+				}
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			// Every decision happened on the server within elapsed.
+			bound := burst + int64(perSecond*elapsed.Seconds()) + replicas*int64(lease-1)
+			assert.LessOrEqual(t, admitted.Load(), bound, "in %v", elapsed)
+			assert.GreaterOrEqual(t, admitted.Load(), int64(burst))
+		})
+	}
+}
