@@ -43,13 +43,11 @@ func NewBulkhead(maxConcurrent, maxQueue int) *Bulkhead {
 // before fn starts, Do returns context.Cause(ctx) without calling fn. A panic
 // in fn frees the slot and propagates to the caller.
 func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error {
-	if !b.sem.acquireFast(ctx, 1) {
-		if err := b.sem.acquireSlow(ctx, 1, b.maxQueue); err != nil {
-			if err == ErrFull {
-				b.rejected.Add(1)
-			}
-			return err
+	if err := b.sem.acquire(ctx, 1, b.maxQueue); err != nil {
+		if err == ErrFull {
+			b.rejected.Add(1)
 		}
+		return err
 	}
 	defer b.done()
 	return fn(ctx)

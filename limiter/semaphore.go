@@ -89,24 +89,20 @@ func semCheckWeight(op string, w int64) {
 // permits granted while ctx was ending are given back. If w exceeds the
 // limit, Acquire fails at once with an error wrapping ErrTooLarge instead of
 // blocking. Acquire panics if w is less than 1.
-func (s *Semaphore) Acquire(ctx context.Context, w int64) error {
-	if s.acquireFast(ctx, w) {
+func (s *Semaphore) Acquire(ctx context.Context, w int64) error { return s.acquire(ctx, w, -1) }
+
+// acquire is Acquire, except that if maxQueue is not negative and that many
+// waiters are queued, it fails with ErrFull instead of queueing.
+func (s *Semaphore) acquire(ctx context.Context, w int64, maxQueue int) error {
+	// The fast path: one CAS when no one is queued, the permits are free
+	// and ctx is not done.
+	if st := s.state.Load(); w > 0 && st&semLocked == 0 && s.size.Load()-st >= w && ctx.Err() == nil &&
+		s.state.CompareAndSwap(st, st+w) {
 		return nil
 	}
-	return s.acquireSlow(ctx, w, -1)
+	return s.acquireSlow(ctx, w, maxQueue)
 }
 
-// acquireFast takes w permits with one CAS if no one is queued, they are
-// free and ctx is not done, and reports whether it did.
-func (s *Semaphore) acquireFast(ctx context.Context, w int64) bool {
-	st := s.state.Load()
-	return w > 0 && st&semLocked == 0 && s.size.Load()-st >= w && ctx.Err() == nil &&
-		s.state.CompareAndSwap(st, st+w)
-}
-
-// acquireSlow is Acquire after the fast path failed. If maxQueue is not
-// negative and that many waiters are queued, it fails with ErrFull instead of
-// queueing.
 func (s *Semaphore) acquireSlow(ctx context.Context, w int64, maxQueue int) error {
 	semCheckWeight("Acquire", w)
 	if ctx.Err() != nil {
@@ -211,31 +207,31 @@ func (s *Semaphore) TryAcquire(w int64) bool {
 // queue that now fit. It panics if w is less than 1 or more than the permits
 // held.
 func (s *Semaphore) Release(w int64) {
-	if st := s.state.Load(); w > 0 && st&semLocked == 0 && st >= w && s.state.CompareAndSwap(st, st-w) {
-		return
+	if uint64(w-1) >= semMaxLimit {
+		s.releaseBad(w, s.held())
 	}
-	s.releaseSlow(w)
-}
-
-func (s *Semaphore) releaseSlow(w int64) {
-	semCheckWeight("Release", w)
-	for {
-		st := s.state.Load()
-		if st&semLocked != 0 || st < w {
-			break
+	// One atomic add, even while waiters are queued: the lock's holder only
+	// ever sees more permits free than it counted on, and we take the lock
+	// below to hand the permits on.
+	st := s.state.Add(-w)
+	if old := st + w; old&semLocked == 0 {
+		if st < 0 {
+			s.state.Add(w)
+			s.releaseBad(w, old)
 		}
-		if s.state.CompareAndSwap(st, st-w) {
-			return
-		}
+		return
+	} else if st&semLocked == 0 { // borrowed from the locked bit
+		s.state.Add(w)
+		s.releaseBad(w, old&^semLocked)
 	}
 	s.lock()
-	if held := s.held(); w > held {
-		s.unlock()
-		panic(fmt.Sprintf("limiter: Semaphore.Release(%d) with only %d permits held", w, held))
-	}
-	s.state.Add(-w)
 	s.grant()
 	s.unlock()
+}
+
+func (s *Semaphore) releaseBad(w, held int64) {
+	semCheckWeight("Release", w)
+	panic(fmt.Sprintf("limiter: Semaphore.Release(%d) with only %d permits held", w, held))
 }
 
 // SetLimit changes the limit to n permits. Growing it wakes the waiters that

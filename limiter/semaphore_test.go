@@ -432,3 +432,49 @@ func TestSemaphoreChaos(t *testing.T) {
 }
 
 func semItoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// FuzzSemaphore runs a sequence of single-goroutine operations, decoded from
+// the input, against a Semaphore and a two-integer model of it (limit, held)
+// and checks that they agree after every step.
+func FuzzSemaphore(f *testing.F) {
+	f.Add([]byte{0, 3, 1, 2, 2, 5, 0, 9, 3, 1})
+	f.Add([]byte{2, 1, 0, 1, 0, 1, 1, 1, 4, 2})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		limit, held := int64(4), int64(0)
+		s := limiter.NewSemaphore(limit)
+		canceled, cancel := context.WithCancel(context.Background())
+		cancel()
+		for i := 0; i+1 < len(ops); i += 2 {
+			w := int64(ops[i+1]%8) + 1
+			switch ops[i] % 5 {
+			case 0:
+				got := s.TryAcquire(w)
+				want := held+w <= limit
+				require.Equal(t, want, got, "step %d: TryAcquire(%d) with %d/%d held", i/2, w, held, limit)
+				if got {
+					held += w
+				}
+			case 1:
+				if w > held {
+					require.Panics(t, func() { s.Release(w) })
+				} else {
+					s.Release(w)
+					held -= w
+				}
+			case 2:
+				s.SetLimit(w)
+				limit = w
+			case 3:
+				require.ErrorIs(t, s.Acquire(canceled, w), context.Canceled)
+			case 4:
+				if w > limit {
+					require.ErrorIs(t, s.Acquire(context.Background(), w), limiter.ErrTooLarge)
+				} else if held+w <= limit {
+					require.NoError(t, s.Acquire(context.Background(), w))
+					held += w
+				}
+			}
+			require.Equal(t, limiter.SemaphoreStats{Limit: limit, Held: held}, s.Stats(), "step %d", i/2)
+		}
+	})
+}
