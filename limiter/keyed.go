@@ -11,14 +11,18 @@ import (
 )
 
 // Keyed is a set of rate limiters, one per key (per user, per client IP),
-// holding a bounded number of keys. It is safe for concurrent use: keys are
-// spread over shards, each with its own lock. Create one with NewKeyed.
+// with bounded memory. It is safe for concurrent use: keys are spread over
+// shards, each with its own lock. The zero value is not usable; create one
+// with NewKeyed.
 //
-// A key's limiter whose bucket has been full again for the idle TTL is
+// A key whose bucket has been full again for the idle TTL (see IdleTTL) is
 // forgotten when a new key arrives in its shard: a full bucket is exactly
-// what a new limiter starts with, so that loses nothing. With MaxKeys, a new
-// key also evicts the least recently used key of its shard once the shard is
-// full; an evicted key starts over with a full bucket.
+// what a new limiter starts with, so that loses nothing, and only keys that
+// are still being limited take memory. With MaxKeys, a new key also evicts
+// the least recently used key of its shard once the shard is full; an
+// evicted key starts over with a full bucket, so a key evicted while busy can
+// be admitted beyond its limit: size MaxKeys above the number of keys busy at
+// once.
 type Keyed[K comparable] struct {
 	newLimiter func(K) *Rate
 	idleTTL    int64 // ns
