@@ -71,9 +71,8 @@ type Group struct {
 	waited  atomic.Bool  // Wait has returned: Go panics
 
 	// With a limit, tasks run on at most cfg.limit worker goroutines, which
-	// take tasks from Go calls over tasks and end when Wait closes quit.
+	// take tasks from Go calls over tasks and end when Wait closes it.
 	tasks   chan groupTask
-	quit    chan struct{}
 	workers atomic.Int64
 	wg      sync.WaitGroup // the worker goroutines
 
@@ -84,7 +83,7 @@ type Group struct {
 	causeSeen bool        // context.Cause(ctx) is already among the reported errors
 	panicked  *PanicError // first panic or Goexit, re-raised by Wait
 	idle      chan struct{}
-	quitting  bool // quit is closed
+	closed    bool // tasks is closed
 }
 
 const waitBit = 1 << 62
@@ -123,7 +122,6 @@ func (g *Group) init(ctx context.Context, opts []Option) {
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	if g.cfg.limit > 0 {
 		g.tasks = make(chan groupTask)
-		g.quit = make(chan struct{})
 	}
 }
 
@@ -239,7 +237,7 @@ func (g *Group) runNamed(fn func(context.Context) error, name string) {
 	panics.Catch(&err, func() error { return fn(g.ctx) })
 }
 
-// worker runs t, then the tasks Go hands it, until Wait closes quit.
+// worker runs t, then the tasks Go hands it, until Wait closes tasks.
 func (g *Group) worker(t groupTask) {
 	if g.cfg.name != "" {
 		pprof.SetGoroutineLabels(g.ctx)
@@ -261,9 +259,8 @@ func (g *Group) worker(t groupTask) {
 			t.fn = nil
 			g.finish()
 		}
-		select {
-		case t = <-g.tasks:
-		case <-g.quit:
+		var ok bool
+		if t, ok = <-g.tasks; !ok {
 			return
 		}
 	}
@@ -344,11 +341,14 @@ func (g *Group) Wait() error {
 			break
 		}
 	}
-	if g.quit != nil {
+	if g.tasks != nil {
+		// No Go call is under way (it would be pending), so none can send
+		// on the closed channel; one made later panics before sending.
+		g.waited.Store(true)
 		g.mu.Lock()
-		if !g.quitting {
-			g.quitting = true
-			close(g.quit)
+		if !g.closed {
+			g.closed = true
+			close(g.tasks)
 		}
 		g.mu.Unlock()
 		g.wg.Wait()
