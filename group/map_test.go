@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -312,17 +313,25 @@ func TestMapStress(t *testing.T) {
 	}
 }
 
-func TestMapName(t *testing.T) {
-	var labels []string
-	_, err := group.Map(t.Context(), gatherInts(3), func(ctx context.Context, i int) (int, error) {
-		v, _ := pprof.Label(ctx, "group")
-		if i == 0 {
-			labels = append(labels, v)
+func TestGatherName(t *testing.T) {
+	var seen atomic.Int32
+	label := func(ctx context.Context, i int) (int, error) {
+		if v, _ := pprof.Label(ctx, "group"); v == "fetch" {
+			seen.Add(1)
 		}
 		return i, nil
-	}, group.Name("fetch"))
+	}
+	name := group.Name("fetch")
+	_, err := group.Map(t.Context(), gatherInts(3), label, name)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"fetch"}, labels)
+	require.NoError(t, group.ForEach(t.Context(), gatherInts(3), func(ctx context.Context, i int) error {
+		_, err := label(ctx, i)
+		return err
+	}, name))
+	group.Settle(t.Context(), gatherInts(3), label, name)
+	for range group.MapSeq(t.Context(), slices.Values(gatherInts(3)), label, name) {
+	}
+	assert.Equal(t, int32(12), seen.Load())
 }
 
 func TestMapNilFn(t *testing.T) {
