@@ -59,6 +59,10 @@ func (e *OpenError) Error() string {
 	return fmt.Sprintf("breaker: open (next probe in %v)", e.Wait)
 }
 
+// errHalfOpenFull is the rejection of a half-open breaker: it has no fields
+// that vary, so one value serves every call.
+var errHalfOpenFull = &OpenError{State: HalfOpen}
+
 // Is reports whether target is ErrOpen.
 func (e *OpenError) Is(target error) bool { return target == ErrOpen }
 
@@ -209,19 +213,11 @@ var errPanicked = errors.New("breaker: call did not return")
 
 // done counts the outcome of a call run by Do or Get, whose error (or
 // errPanicked) is *errp. It is deferred, and is the only call the Closed
-// state's common case makes besides fn, so that case is written out here.
+// state's common case makes besides fn (closedSuccess is inlined).
 func (b *Breaker) done(t token, errp *error) {
 	err := *errp
 	if err == nil && t.word&b.fastMask == 0 {
-		if b.word.Load() != t.word {
-			return // a late result of an earlier generation
-		}
-		if b.consecutive.Load() != 0 {
-			b.consecutive.Store(0)
-		}
-		if b.countWin {
-			b.pick().calls.Add(1)
-		}
+		b.closedSuccess(t.word)
 		return
 	}
 	if err == errPanicked {
@@ -299,7 +295,7 @@ func (b *Breaker) admitSlow() (token, error) {
 		if b.admitted < b.cfg.probes {
 			b.admitted++
 		} else {
-			err = &OpenError{State: HalfOpen}
+			err = errHalfOpenFull
 		}
 	}
 	b.mu.Unlock()
@@ -334,7 +330,7 @@ func (b *Breaker) record(t token, err error) {
 }
 
 // closedSuccess counts a fast success of the Closed generation w, lock-free,
-// or drops it if the generation has ended.
+// or drops it if the generation has ended. It is small enough to inline.
 func (b *Breaker) closedSuccess(w uint64) {
 	if b.word.Load() != w {
 		return // a late result of an earlier generation
