@@ -148,8 +148,11 @@ func (g *Group) GoNamed(name string, fn func(ctx context.Context) error) {
 }
 
 // TryGo runs fn in a new goroutine like Go, unless that would block: it
-// returns false without starting fn when the limit is reached or the group's
-// context is done. It panics if fn is nil or if Wait has returned.
+// returns false without starting fn when the group's context is done or,
+// with Limit(n), when no worker is free at that moment (n tasks are running,
+// or a worker has just finished one and is not yet waiting for the next).
+// Unlike Go, it reports nothing to the group when it returns false. It panics
+// if fn is nil or if Wait has returned.
 func (g *Group) TryGo(fn func(ctx context.Context) error) bool {
 	return g.start(fn, "", false)
 }
@@ -317,7 +320,7 @@ func (g *Group) report(err error, echo, raise bool) {
 
 // Wait blocks until every task has returned, including tasks started by
 // other tasks while Wait waits, and every goroutine the group started has
-// ended. It then cancels the group's context (with cause ErrDone unless it
+// done its last work (idle workers have ended). It then cancels the group's context (with cause ErrDone unless it
 // was cancelled before) and returns the group's error: the first failure, or
 // with KeepGoing all failures joined, or nil.
 //

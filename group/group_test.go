@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/weftgo/weft/group"
 )
@@ -317,6 +318,7 @@ func TestGroupGoNamed(t *testing.T) {
 }
 
 func TestGroupLimitNeverExceeded(t *testing.T) {
+	defer goleak.VerifyNone(t) // the idle workers have ended too
 	const n, limit = 10_000, 4
 	g := group.New(t.Context(), group.Limit(limit))
 	var cur, peak, ran atomic.Int64
