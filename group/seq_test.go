@@ -256,3 +256,47 @@ func TestMapSeqNil(t *testing.T) {
 		group.MapSeq[int, int](t.Context(), slices.Values([]int{1}), nil)
 	})
 }
+
+func TestMapSeqStress(t *testing.T) {
+	for round := range 200 {
+		n := rand.IntN(200)
+		failAt, panicAt, cancelAt, breakAt := rand.IntN(300), rand.IntN(300), rand.IntN(300), rand.IntN(300)
+		opts := []group.Option{group.Limit(1 + rand.IntN(6)), group.PanicAsError()}
+		if round%2 == 0 {
+			opts = append(opts, group.KeepGoing())
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		var running atomic.Int32
+		seq := group.MapSeq(ctx, slices.Values(gatherInts(n)), func(ctx context.Context, i int) (int, error) {
+			running.Add(1)
+			defer running.Add(-1)
+			switch i {
+			case failAt:
+				return 0, errGatherBoom
+			case panicAt:
+				panic(errGatherBoom)
+			case cancelAt:
+				cancel()
+			}
+			runtime.Gosched()
+			return i, nil
+		}, opts...)
+		next := 0
+		for v, err := range seq {
+			if err == nil {
+				require.Equal(t, next, v, "in order")
+			} else if !errors.Is(err, context.Canceled) {
+				require.ErrorIs(t, err, errGatherBoom)
+			}
+			next++
+			if next == breakAt {
+				break
+			}
+		}
+		cancel()
+		require.Zero(t, running.Load(), "every call returned before the loop ended")
+		if failAt >= n && panicAt >= n && cancelAt >= n && breakAt > n {
+			require.Equal(t, n, next)
+		}
+	}
+}

@@ -5,8 +5,12 @@ import "context"
 // Result is the outcome of one item of Settle: the value fn returned and its
 // error.
 type Result[T any] struct {
+	// Value is what fn returned for the item, or the zero value when the
+	// item did not start or panicked.
 	Value T
-	Err   error
+	// Err is fn's error for the item, ctx's cause when the item did not
+	// start, or a *PanicError when fn panicked or called runtime.Goexit.
+	Err error
 }
 
 // Settle calls fn for every item on up to Limit workers (default
