@@ -194,6 +194,12 @@ func TestSemaphoreFIFO(t *testing.T) {
 		for i, step := range steps {
 			s.Release(step.release)
 			synctest.Wait()
+			if i == 1 { // 1 permit free, but waiters are queued: no barging
+				assert.False(t, s.TryAcquire(1))
+				ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+				assert.ErrorIs(t, s.Acquire(ctx, 1), context.DeadlineExceeded)
+				cancel()
+			}
 			mu.Lock()
 			assert.Equal(t, step.want, order, "step %d", i)
 			mu.Unlock()
@@ -213,11 +219,13 @@ func TestSemaphoreLargeAcquireDoesNotStarve(t *testing.T) {
 		s := limiter.NewSemaphore(n)
 		var stop atomic.Bool
 		var wg sync.WaitGroup
-		for range n {
+		for i := range n {
 			require.NoError(t, s.Acquire(ctx, 1))
 			wg.Go(func() {
 				for !stop.Load() {
-					time.Sleep(time.Millisecond)
+					// Staggered, so that the permits are never all free at
+					// once unless the waiter holds back the others.
+					time.Sleep(time.Duration(i+1) * time.Millisecond)
 					s.Release(1)
 					assert.NoError(t, s.Acquire(ctx, 1))
 				}
@@ -225,9 +233,13 @@ func TestSemaphoreLargeAcquireDoesNotStarve(t *testing.T) {
 			})
 		}
 		time.Sleep(10 * time.Millisecond)
-		require.NoError(t, s.Acquire(ctx, n))
+		bigCtx, cancel := context.WithTimeout(ctx, time.Second) // 1000 rounds of the holders
+		defer cancel()
+		assert.NoError(t, s.Acquire(bigCtx, n), "starved")
 		stop.Store(true)
-		s.Release(n)
+		if !t.Failed() {
+			s.Release(n)
+		}
 		wg.Wait()
 		assert.Equal(t, limiter.SemaphoreStats{Limit: n}, s.Stats())
 	})
