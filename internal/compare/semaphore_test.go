@@ -60,11 +60,16 @@ func BenchmarkSemaphoreParallel(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d/floor", size), func(b *testing.B) {
 			b.ReportAllocs()
 			if size == 1 {
-				var mu sync.Mutex
+				var (
+					mu   sync.Mutex
+					held int
+				)
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						mu.Lock()
-						mu.Unlock() //nolint:staticcheck // an empty critical section is the point
+						held++
+						held--
+						mu.Unlock()
 					}
 				})
 				return
