@@ -4,12 +4,13 @@
 //   - backpressure: group.MapSeq pulls jobs from the producer only while few
 //     enough are waiting, so the producer slows to the consumers' pace and
 //     memory stays bounded however many jobs there are;
-//
 //   - load shedding: a limiter.Bulkhead in front of a local server runs a few
 //     requests, queues a few more, and rejects the rest at once with 503
 //     instead of letting them pile up.
 //
-//     go run ./examples/worker-pool
+// Both print counts that add up whatever the timing.
+//
+//	go run ./examples/worker-pool
 package main
 
 import (
