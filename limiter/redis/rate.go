@@ -10,6 +10,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/weftgo/weft/limiter"
 )
 
 // ErrUnavailable reports that Redis could not decide: it was unreachable,
@@ -18,13 +20,14 @@ import (
 var ErrUnavailable = errors.New("redis: limiter unavailable")
 
 // ErrRateExceeded reports that WaitN was asked for more events than the
-// burst, or for a wait that would end after the context's deadline. Match it
+// burst, or for a wait that would end after the context's deadline. It is
+// limiter.ErrRateExceeded, so code written for either limiter matches both
 // with errors.Is.
-var ErrRateExceeded = errors.New("redis: rate exceeded")
+var ErrRateExceeded = limiter.ErrRateExceeded
 
 // Inf is the rate of a limiter that admits every event without asking Redis.
-// It equals limiter.Inf.
-const Inf = math.MaxFloat64
+// It is limiter.Inf.
+const Inf = limiter.Inf
 
 // maxNs bounds burst·T and every wait, in ns (about 26 days), so that every
 // sum the script computes stays an exact integer in a Lua double (< 2^53).

@@ -8,83 +8,103 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weftgo/weft/limiter"
 	"github.com/weftgo/weft/limiter/redis"
 )
 
-// model is the admission rule on one process, as limiter.Rate states it:
-// take(now, n, maxWait) moves tat to max(tat, now) + n·T unless the wait
-// beyond burst·T would exceed maxWait. Times are in ns.
-type model struct {
-	tat, interval, tolerance int64
-	burst                    int
-}
-
-func (m *model) take(now int64, n int, maxWait int64) (ok bool, wait int64) {
-	if n > m.burst {
-		return false, 0
-	}
-	tat := max(m.tat, now) + int64(n)*m.interval
-	wait = tat - now - m.tolerance
-	if wait > maxWait {
-		return false, 0
-	}
-	m.tat = tat
-	return true, max(0, wait)
-}
-
-// TestAdmissionMatchesModel drives Rate through random schedules with the
-// script's clock set by the test, and checks every decision and wait against
-// the model.
-func TestAdmissionMatchesModel(t *testing.T) {
+// TestMatchesLimiterRate drives limiter.Rate (in a synctest bubble) and Rate
+// (with the script's clock set by the test) through the same random
+// schedules of AllowN and WaitN, and checks that every decision and every
+// wait agree to the nanosecond.
+func TestMatchesLimiterRate(t *testing.T) {
 	c := newClient(t, redisURL)
 	ctx := context.Background()
+	type step struct {
+		dt      time.Duration // since the previous step, whole µs
+		n       int
+		maxWait time.Duration // 0: AllowN; otherwise WaitN with this deadline
+	}
+	type outcome struct {
+		ok   bool
+		wait time.Duration
+	}
+	waited := 0 // reservations that had to wait, over all cases
+	defer func() { assert.Positive(t, waited) }()
 	for _, tc := range []struct {
 		perSecond float64
 		burst     int
 	}{
-		{1000, 1}, {100, 5}, {3, 4}, {7, 10}, {0.5, 2}, {1e6, 50},
+		{1000, 1}, {100, 5}, {3, 4}, {7, 10}, {0.5, 2}, {1e6, 50}, {3e9, 3},
 	} {
 		t.Run(strconv.FormatFloat(tc.perSecond, 'g', -1, 64)+"/"+strconv.Itoa(tc.burst), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(tc.burst), uint64(tc.perSecond)))
-			var nowUs int64 = time.Now().UnixMicro()
 			r := redis.NewRate(c, t.Name(), tc.perSecond, tc.burst, redis.Timeout(10*time.Second))
-			r.SetNow(func() int64 { return nowUs })
 			interval := int64(r.Interval())
-			m := &model{tat: nowUs * 1000, interval: interval, tolerance: interval * int64(tc.burst), burst: tc.burst}
+			rng := rand.New(rand.NewPCG(uint64(tc.burst), uint64(tc.perSecond)))
+			steps := make([]step, 300)
+			for i := range steps {
+				s := step{dt: time.Duration(rng.Int64N(3*interval/1000+2)) * time.Microsecond, n: rng.IntN(tc.burst + 2)}
+				if rng.IntN(4) == 0 && s.n >= 1 && s.n <= tc.burst {
+					s.maxWait = time.Duration(1 + rng.Int64N(4*interval))
+				}
+				steps[i] = s
+			}
+
+			want := make([]outcome, len(steps))
+			synctest.Test(t, func(t *testing.T) {
+				lr := limiter.NewRate(tc.perSecond, tc.burst)
+				var wg sync.WaitGroup
+				for i, s := range steps {
+					time.Sleep(s.dt)
+					if s.maxWait == 0 {
+						want[i].ok = lr.AllowN(s.n)
+						continue
+					}
+					wg.Go(func() {
+						ctx, cancel := context.WithTimeout(context.Background(), s.maxWait)
+						defer cancel()
+						start := time.Now()
+						err := lr.WaitN(ctx, s.n)
+						wait := time.Since(start)
+						// A wait of exactly maxWait may see the deadline first.
+						ok := err == nil || errors.Is(err, context.DeadlineExceeded) && wait == s.maxWait
+						if !ok && !errors.Is(err, limiter.ErrRateExceeded) {
+							t.Errorf("step %d: %v", i, err)
+						}
+						want[i] = outcome{ok, wait}
+					})
+					synctest.Wait() // it has reserved
+				}
+				wg.Wait()
+			})
+
+			nowUs := time.Now().UnixMicro()
+			r.SetNow(func() int64 { return nowUs })
 			admitted := 0
-			for i := range 300 {
-				// Steps around T, in µs.
-				nowUs += rng.Int64N(3*interval/1000 + 2)
-				n := rng.IntN(tc.burst + 2)
-				var maxWait int64
-				if rng.IntN(4) == 0 && n >= 1 && n <= tc.burst { // as WaitN
-					maxWait = rng.Int64N(4*interval + 1)
-				}
-				wantOK, wantWait := m.take(nowUs*1000, n, maxWait)
-				if n == 0 {
-					wantOK, wantWait = true, 0
-				}
-				var ok bool
-				var wait time.Duration
+			for i, s := range steps {
+				nowUs += s.dt.Microseconds()
+				var got outcome
 				var err error
-				if maxWait == 0 {
-					ok, err = r.AllowN(ctx, n)
+				if s.maxWait == 0 {
+					got.ok, err = r.AllowN(ctx, s.n)
 				} else {
-					ok, wait, err = r.Reserve(ctx, n, time.Duration(maxWait))
+					got.ok, got.wait, err = r.Reserve(ctx, s.n, s.maxWait)
 				}
 				require.NoError(t, err)
-				require.Equal(t, wantOK, ok, "step %d: n=%d at %dµs, maxWait %d", i, n, nowUs, maxWait)
-				require.Equal(t, wantWait, int64(wait), "step %d", i)
-				if ok && n > 0 {
+				require.Equal(t, want[i], got, "step %d: %+v", i, s)
+				if got.ok && s.n > 0 {
 					admitted++
 				}
+				if got.wait > 0 {
+					waited++
+				}
 			}
-			assert.Positive(t, admitted)
+			assert.Greater(t, admitted, len(steps)/10)
 		})
 	}
 }
