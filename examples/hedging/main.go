@@ -28,7 +28,7 @@ import (
 
 const (
 	items      = 100
-	stall      = 300 * time.Millisecond // how long a stalled request takes
+	stall      = 500 * time.Millisecond // how long a stalled request takes
 	hedgeDelay = 20 * time.Millisecond  // when the hedged call sends its second request
 )
 

@@ -109,6 +109,9 @@ func run(ctx context.Context, w io.Writer, perRequest time.Duration) (report, er
 
 	// 2. Map with Limit: the URLs that worked, at most 4 requests at a time,
 	// results in input order.
+	for b.inFlight.Load() != 0 && ctx.Err() == nil { // let the hung handlers notice their clients left
+		time.Sleep(time.Millisecond)
+	}
 	b.maxInFlight.Store(0)
 	bodies, err := group.Map(ctx, good, fetch, group.Limit(4))
 	if err != nil {
