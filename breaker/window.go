@@ -120,6 +120,9 @@ func bucketAdd(w *atomic.Uint64, e uint64) {
 		var nw uint64
 		switch {
 		case old&^countMask != tag:
+			if later(old>>epochShift, e) {
+				return // the call is a window older than the slot: drop it
+			}
 			nw = tag | 1
 		case old&countMask == countMask:
 			return // saturated
@@ -136,6 +139,12 @@ func bucketAdd(w *atomic.Uint64, e uint64) {
 // buckets ending at epoch e.
 func inWindow(we, e uint64, n int) bool {
 	return (e-we)&epochMask < uint64(n)
+}
+
+// later reports whether epoch we (masked) is after epoch e.
+func later(we, e uint64) bool {
+	d := (we - e) & epochMask
+	return d != 0 && d < epochMask/2
 }
 
 // lockedBucket counts what the locked path saw in one bucket.
@@ -222,6 +231,9 @@ func (b *Breaker) recordLocked(now int64, failed, slow bool) {
 	e := b.epoch(now)
 	lb := &b.tw.locked[e%uint64(len(b.tw.locked))]
 	if lb.epoch != e&epochMask {
+		if later(lb.epoch, e) {
+			return // the call is a window older than the slot: drop it
+		}
 		*lb = lockedBucket{epoch: e & epochMask}
 	}
 	lb.calls++
