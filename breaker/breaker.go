@@ -432,7 +432,11 @@ func (b *Breaker) probeLocked(now int64, o Outcome, slow bool) bool {
 
 func (b *Breaker) reopenLocked(now int64) {
 	if b.cfg.openMax > 0 {
-		b.openDur = min(2*b.openDur, b.cfg.openMax)
+		if b.openDur > b.cfg.openMax/2 { // doubling would pass max (or overflow)
+			b.openDur = b.cfg.openMax
+		} else {
+			b.openDur *= 2
+		}
 	}
 	b.setLocked(Open, now)
 }
