@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -43,23 +44,25 @@ func (k *keyedXrate) Allow(key string) bool {
 	return l.Allow()
 }
 
-// keyedImpls returns each implementation's Allow(key) with perSecond and
+// keyedImpl returns implementation name's Allow(key) with perSecond and
 // burst per key. The floor is a look-up in a read-only map of every key's
 // limiter, made in advance, and one weft Rate.Allow: the work any per-key
 // limiter does, with no lock, no new keys and no bound on memory.
-func keyedImpls(perSecond float64, burst int) map[string]func(string) bool {
-	w := limiter.NewKeyed(func(string) *limiter.Rate { return limiter.NewRate(perSecond, burst) },
-		limiter.MaxKeys(2*keyedKeys))
-	x := &keyedXrate{m: map[string]*rate.Limiter{}, perSecond: rate.Limit(perSecond), burst: burst}
-	floor := make(map[string]*limiter.Rate, keyedKeys)
-	for _, n := range keyedNames {
-		floor[n] = limiter.NewRate(perSecond, burst)
+func keyedImpl(name string, perSecond float64, burst int) func(string) bool {
+	switch name {
+	case "weft":
+		return limiter.NewKeyed(func(string) *limiter.Rate { return limiter.NewRate(perSecond, burst) },
+			limiter.MaxKeys(2*keyedKeys)).Allow
+	case "xrate":
+		return (&keyedXrate{m: map[string]*rate.Limiter{}, perSecond: rate.Limit(perSecond), burst: burst}).Allow
+	case "floor":
+		floor := make(map[string]*limiter.Rate, keyedKeys)
+		for _, n := range keyedNames {
+			floor[n] = limiter.NewRate(perSecond, burst)
+		}
+		return func(key string) bool { return floor[key].Allow() }
 	}
-	return map[string]func(string) bool{
-		"weft":  w.Allow,
-		"xrate": x.Allow,
-		"floor": func(key string) bool { return floor[key].Allow() },
-	}
+	panic("no keyed implementation " + name)
 }
 
 var keyedImplNames = []string{"weft", "floor", "xrate"}
@@ -71,10 +74,11 @@ var keyedImplNames = []string{"weft", "floor", "xrate"}
 func BenchmarkKeyedAllow(b *testing.B) {
 	for _, par := range []bool{false, true} {
 		for _, name := range keyedImplNames {
-			allow := keyedImpls(1, 1<<30)[name]
+			allow := keyedImpl(name, 1, 1<<30)
 			for _, n := range keyedNames {
 				allow(n)
 			}
+			runtime.GC() // leave no garbage of the set-up to collect while timing
 			sub := "single/" + name
 			if par {
 				sub = "parallel/" + name
@@ -106,7 +110,8 @@ func BenchmarkKeyedAllow(b *testing.B) {
 // and no more.
 func TestKeyedAgree(t *testing.T) {
 	const burst = 3
-	for name, allow := range keyedImpls(1e-6, burst) {
+	for _, name := range keyedImplNames {
+		allow := keyedImpl(name, 1e-6, burst)
 		for _, n := range keyedNames[:500] {
 			admitted := 0
 			for range 2 * burst {
