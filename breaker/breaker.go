@@ -114,7 +114,8 @@ type Breaker struct {
 	mask     uint32
 
 	mu sync.Mutex
-	// mu guards the fields below.
+	// mu guards the fields below, except the parts of tw that New sets and
+	// never changes (bucket, stride, and the slice of atomic words).
 	cw         countWindow
 	tw         timeWindow
 	openDur    time.Duration // the open time of the current or last Open

@@ -124,9 +124,12 @@ func TestTransportErrorIsFailure(t *testing.T) {
 }
 
 func TestTransportCanceledIgnored(t *testing.T) {
-	entered := make(chan struct{})
+	entered := make(chan struct{}, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(entered)
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
 		<-r.Context().Done()
 	}))
 	t.Cleanup(srv.Close)
