@@ -39,16 +39,26 @@ func (s State) String() string {
 // it rejects a call. The error itself is an *OpenError.
 var ErrOpen = errors.New("breaker: open")
 
-// OpenError is the error returned for a rejected call.
+// OpenError is the error returned for a rejected call. One OpenError is
+// shared by every call a breaker rejects in one Open period, so rejecting
+// allocates nothing.
 type OpenError struct {
 	// State is the state that rejected the call: Open, or HalfOpen when
 	// every probe slot was taken.
 	State State
-	// Wait is how long until the breaker lets a probe through. It is zero
-	// when the breaker is half-open (a slot frees as soon as a probe
-	// finishes), and the OpenFor duration when the breaker was opened by
-	// ForceOpen, which holds it open until Reset.
-	Wait time.Duration
+	probe time.Time     // when the breaker lets probes through; zero: see Wait
+	hold  time.Duration // Wait of a breaker held open by ForceOpen
+}
+
+// Wait returns how long from now until the breaker lets a probe through
+// (zero once that time has come). It is zero when the breaker is half-open
+// (a slot frees as soon as a probe finishes), and the OpenFor duration when
+// the breaker is held open by ForceOpen, which has no end until Reset.
+func (e *OpenError) Wait() time.Duration {
+	if e.probe.IsZero() {
+		return e.hold
+	}
+	return max(0, time.Until(e.probe))
 }
 
 // Error describes the rejection.
@@ -56,7 +66,7 @@ func (e *OpenError) Error() string {
 	if e.State == HalfOpen {
 		return "breaker: open (half-open, every probe slot taken)"
 	}
-	return fmt.Sprintf("breaker: open (next probe in %v)", e.Wait)
+	return fmt.Sprintf("breaker: open (next probe in %v)", e.Wait())
 }
 
 // errHalfOpenFull is the rejection of a half-open breaker: it has no fields
@@ -98,9 +108,10 @@ type Breaker struct {
 	// changes on every transition, so a result that comes back for an
 	// admission of an earlier generation is recognised and dropped.
 	word        atomic.Uint64
-	consecutive atomic.Int64 // run of failures; reset lock-free by successes
-	openUntil   atomic.Int64 // Open: nanoseconds since start when probes may begin
-	offset      atomic.Int64 // TimeWindow: virtual clock offset of this generation
+	consecutive atomic.Int64              // run of failures; reset lock-free by successes
+	openUntil   atomic.Int64              // Open: nanoseconds since start when probes may begin
+	openErr     atomic.Pointer[OpenError] // Open: the error for rejected calls
+	offset      atomic.Int64              // TimeWindow: virtual clock offset of this generation
 
 	cfg      config
 	timed    bool // calls are timed: SlowCalls or TimeWindow
@@ -282,7 +293,7 @@ func (b *Breaker) admitSlow() (token, error) {
 	now := b.now()
 	if State(w&stateMask) == Open {
 		if until := b.openUntil.Load(); now < until {
-			return token{}, b.reject(&OpenError{State: Open, Wait: b.wait(until, now)})
+			return token{}, b.reject(b.openErr.Load())
 		}
 	}
 	b.mu.Lock()
@@ -291,7 +302,7 @@ func (b *Breaker) admitSlow() (token, error) {
 	var err error
 	switch State(w & stateMask) {
 	case Open:
-		err = &OpenError{State: Open, Wait: b.wait(b.openUntil.Load(), now)}
+		err = b.openErr.Load()
 	case HalfOpen:
 		if b.admitted < b.cfg.probes {
 			b.admitted++
@@ -307,13 +318,6 @@ func (b *Breaker) admitSlow() (token, error) {
 		return token{}, b.reject(err)
 	}
 	return token{word: w, start: now}, nil
-}
-
-func (b *Breaker) wait(until, now int64) time.Duration {
-	if until == math.MaxInt64 { // ForceOpen
-		return b.cfg.openFor
-	}
-	return time.Duration(until - now)
 }
 
 func (b *Breaker) reject(err error) error {
@@ -464,9 +468,12 @@ func (b *Breaker) setLocked(to State, now int64) {
 		b.forced = false
 	case Open:
 		until := now + int64(b.openDur)
+		e := &OpenError{State: Open, probe: b.start.Add(time.Duration(until))}
 		if b.forced || until < now {
 			until = math.MaxInt64
+			e = &OpenError{State: Open, hold: b.cfg.openFor}
 		}
+		b.openErr.Store(e)
 		b.openUntil.Store(until)
 	}
 	b.admitted, b.succeeded, b.slowProbes = 0, 0, 0

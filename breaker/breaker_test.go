@@ -141,12 +141,15 @@ func TestConsecutiveFailures(t *testing.T) {
 		var oe *breaker.OpenError
 		require.ErrorAs(t, err, &oe)
 		assert.ErrorIs(t, err, breaker.ErrOpen)
-		assert.Equal(t, breaker.OpenError{State: breaker.Open, Wait: time.Second}, *oe)
+		assert.Equal(t, breaker.Open, oe.State)
+		assert.Equal(t, time.Second, oe.Wait())
 		time.Sleep(time.Second - time.Millisecond)
+		assert.Equal(t, time.Millisecond, oe.Wait(), "Wait counts down")
+		assert.Equal(t, "breaker: open (next probe in 1ms)", oe.Error())
 		assert.False(t, call(b, nil))
 		_ = b.Do(context.Background(), fail)
 		require.ErrorAs(t, b.Do(context.Background(), fail), &oe)
-		assert.Equal(t, time.Millisecond, oe.Wait)
+		assert.Equal(t, time.Millisecond, oe.Wait())
 
 		// HalfOpen: a failed probe reopens, a good one closes.
 		time.Sleep(time.Millisecond)
@@ -295,7 +298,7 @@ func TestOpenBackoff(t *testing.T) {
 		wait := func() time.Duration {
 			var oe *breaker.OpenError
 			require.ErrorAs(t, b.Do(context.Background(), fail), &oe)
-			return oe.Wait
+			return oe.Wait()
 		}
 		call(b, errBoom)
 		var got []time.Duration
@@ -488,7 +491,8 @@ func TestForceOpenAndReset(t *testing.T) {
 		time.Sleep(time.Hour)
 		var oe *breaker.OpenError
 		require.ErrorAs(t, b.Do(context.Background(), fail), &oe)
-		assert.Equal(t, breaker.OpenError{State: breaker.Open, Wait: time.Second}, *oe)
+		assert.Equal(t, breaker.Open, oe.State)
+		assert.Equal(t, time.Second, oe.Wait(), "a forced open suggests OpenFor")
 		assert.Equal(t, breaker.Open, b.State())
 		b.Reset()
 		assert.True(t, call(b, nil))
@@ -499,8 +503,11 @@ func TestForceOpenAndReset(t *testing.T) {
 }
 
 func TestOpenErrorMessage(t *testing.T) {
-	assert.Equal(t, "breaker: open (next probe in 2s)", (&breaker.OpenError{State: breaker.Open, Wait: 2 * time.Second}).Error())
+	b := breaker.New()
+	b.ForceOpen()
+	assert.EqualError(t, b.Do(context.Background(), ok), "breaker: open (next probe in 1m0s)")
 	assert.Equal(t, "breaker: open (half-open, every probe slot taken)", (&breaker.OpenError{State: breaker.HalfOpen}).Error())
+	assert.Zero(t, (&breaker.OpenError{State: breaker.HalfOpen}).Wait())
 	assert.NotErrorIs(t, &breaker.OpenError{}, errBoom)
 }
 
@@ -605,6 +612,36 @@ func TestConcurrentCounting(t *testing.T) {
 				s := b.Stats()
 				assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: goroutines * each * 9 / 10, Failures: goroutines * each / 10, Slow: goroutines * each / 10, ConsecutiveFailures: s.ConsecutiveFailures}, s)
 			})
+		})
+	}
+}
+
+// TestZeroAllocs checks the paths that must not allocate: a closed call in
+// every configuration, and a rejected one.
+func TestZeroAllocs(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		opts []breaker.Option
+		open bool
+	}{
+		{"consecutive", nil, false},
+		{"window", []breaker.Option{breaker.FailureRate(0.5, breaker.Window(100))}, false},
+		{"time window", []breaker.Option{breaker.FailureRate(0.5, breaker.TimeWindow(time.Minute, 10))}, false},
+		{"slow calls", []breaker.Option{breaker.SlowCalls(time.Minute, 0.5)}, false},
+		{"open", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := breaker.New(append(tt.opts, breaker.OpenFor(time.Hour))...)
+			if tt.open {
+				calls(b, repeat(5, errBoom)...)
+				require.Equal(t, breaker.Open, b.State())
+			}
+			assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Do(ctx, ok) }), "Do")
+			assert.Zero(t, testing.AllocsPerRun(100, func() {
+				_, _ = breaker.Get(ctx, b, func(context.Context) (int, error) { return 1, nil })
+			}), "Get")
 		})
 	}
 }

@@ -277,7 +277,7 @@ func runModel(t *testing.T, data []byte) {
 			}
 			if !ran {
 				var oe *breaker.OpenError
-				if !errors.As(got, &oe) || oe.Wait != wantWait {
+				if !errors.As(got, &oe) || oe.Wait() != wantWait {
 					t.Fatalf("step %d: rejected with %v, want Wait %v", step, got, wantWait)
 				}
 				continue
