@@ -39,8 +39,9 @@
 // success, updates a counter on a cache line of its own (none at all when
 // only ConsecutiveFailures is configured). The clock is read only for
 // SlowCalls (to time the call) and TimeWindow (to find its bucket).
-// Failures, slow calls and transitions take a lock. Allow allocates one
-// small closure per call; Do and Get allocate nothing.
+// Failures, slow calls and transitions take a lock; rejections take none
+// and allocate nothing. Allow allocates one small closure per call; Do and
+// Get allocate nothing.
 //
 // Transport applies a Breaker to an http.RoundTripper.
 package breaker
