@@ -39,7 +39,7 @@
 // success, updates a counter on a cache line of its own (none at all when
 // only ConsecutiveFailures is configured). The clock is read only for
 // SlowCalls (to time the call) and TimeWindow (to find its bucket).
-// Failures, slow calls and transitions take a lock; rejections take none
+// Failures, slow calls and transitions take a lock; Open rejections take none
 // and allocate nothing. Allow allocates one small closure per call; Do and
 // Get allocate nothing.
 //
