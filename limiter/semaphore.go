@@ -207,31 +207,29 @@ func (s *Semaphore) TryAcquire(w int64) bool {
 // queue that now fit. It panics if w is less than 1 or more than the permits
 // held.
 func (s *Semaphore) Release(w int64) {
-	if uint64(w-1) >= semMaxLimit {
-		s.releaseBad(w, s.held())
+	// One atomic add, even while waiters are queued (semLocked set): the
+	// lock's holder only ever sees more permits free than it counted on, and
+	// releaseSlow takes the lock to hand them on. Nothing more is needed
+	// when 0 <= st < st+w < semLocked: w >= 1, no more than held, no lock.
+	if st := s.state.Add(-w); uint64(st) >= uint64(st+w) || uint64(st+w) >= semLocked {
+		s.releaseSlow(w, st)
 	}
-	// One atomic add, even while waiters are queued: the lock's holder only
-	// ever sees more permits free than it counted on, and we take the lock
-	// below to hand the permits on.
-	st := s.state.Add(-w)
-	if old := st + w; old&semLocked == 0 {
-		if st < 0 {
-			s.state.Add(w)
-			s.releaseBad(w, old)
-		}
-		return
-	} else if st&semLocked == 0 { // borrowed from the locked bit
+}
+
+// releaseSlow is Release after its add left st in state, when that needs
+// more than the add: waking waiters, or undoing a bad release and panicking.
+func (s *Semaphore) releaseSlow(w, st int64) {
+	old := st + w
+	if w < 1 || st < 0 || old&semLocked == 0 || st&semLocked == 0 {
+		// Bad weight, more than held, or more than held while locked (the
+		// subtraction borrowed from semLocked): undo, then panic.
 		s.state.Add(w)
-		s.releaseBad(w, old&^semLocked)
+		semCheckWeight("Release", w)
+		panic(fmt.Sprintf("limiter: Semaphore.Release(%d) with only %d permits held", w, old&^semLocked))
 	}
 	s.lock()
 	s.grant()
 	s.unlock()
-}
-
-func (s *Semaphore) releaseBad(w, held int64) {
-	semCheckWeight("Release", w)
-	panic(fmt.Sprintf("limiter: Semaphore.Release(%d) with only %d permits held", w, held))
 }
 
 // SetLimit changes the limit to n permits. Growing it wakes the waiters that
