@@ -28,8 +28,9 @@ import (
 
 const (
 	items      = 100
-	stall      = 500 * time.Millisecond // how long a stalled request takes
-	hedgeDelay = 20 * time.Millisecond  // when the hedged call sends its second request
+	parallel   = 20                    // requests at a time
+	stall      = time.Second           // how long a stalled request takes
+	hedgeDelay = 20 * time.Millisecond // when the hedged call sends its second request
 )
 
 func main() {
@@ -83,7 +84,7 @@ func run(ctx context.Context, w io.Writer) (report, error) {
 	var rep report
 	var err error
 	var hedges atomic.Int64
-	fmt.Fprintf(w, "fetching %d items, 10 at a time; 1 request in 10 stalls for %v\n", items, stall)
+	fmt.Fprintf(w, "fetching %d items, %d at a time; 1 request in 10 stalls for %v\n", items, parallel, stall)
 
 	rep.plain, err = measure(ctx, func(ctx context.Context, item int) (string, error) {
 		return get(ctx, item, 1)
@@ -108,7 +109,7 @@ func run(ctx context.Context, w io.Writer) (report, error) {
 	return rep, nil
 }
 
-// measure fetches every item with fetch, 10 at a time, and returns the
+// measure fetches every item with fetch, parallel at a time, and returns the
 // latency percentiles.
 func measure(ctx context.Context, fetch func(ctx context.Context, item int) (string, error)) (latencies, error) {
 	ids := make([]int, items)
@@ -125,7 +126,7 @@ func measure(ctx context.Context, fetch func(ctx context.Context, item int) (str
 			return 0, fmt.Errorf("got %q, want %q", body, want)
 		}
 		return time.Since(start), nil
-	}, group.Limit(10))
+	}, group.Limit(parallel))
 	if err != nil {
 		return latencies{}, err
 	}
