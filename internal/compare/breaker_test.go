@@ -185,6 +185,62 @@ func BenchmarkBreakerDoParallel(b *testing.B) {
 	}
 }
 
+// BenchmarkBreakerReject calls an open breaker (tripped by consecutive
+// failures, open for an hour), from one goroutine and from GOMAXPROCS at
+// once. floor is one atomic load and a sentinel error.
+func BenchmarkBreakerReject(b *testing.B) {
+	ctx := context.Background()
+	trip := func(do func(fn func(context.Context) error) error) {
+		for range 5 {
+			_ = do(func(context.Context) error { return errBreakerFail })
+		}
+	}
+	br := breaker.New(breaker.ConsecutiveFailures(5), breaker.OpenFor(time.Hour))
+	trip(func(fn func(context.Context) error) error { return br.Do(ctx, fn) })
+	gb := gobreaker.NewCircuitBreaker[any](gobreaker.Settings{ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 5 }, Timeout: time.Hour})
+	trip(func(fn func(context.Context) error) error {
+		_, err := gb.Execute(func() (any, error) { return nil, fn(ctx) })
+		return err
+	})
+	fs := circuitbreaker.NewBuilder[any]().WithFailureThreshold(5).WithDelay(time.Hour).Build()
+	trip(func(fn func(context.Context) error) error { return failsafeDo(ctx, fs, fn) })
+	rb := resiliency.New(5, 1, time.Hour)
+	trip(func(fn func(context.Context) error) error { return rb.Run(func() error { return fn(ctx) }) })
+	var state atomic.Uint32
+	state.Store(1)
+	impls := []struct {
+		name string
+		do   func()
+	}{
+		{"floor", func() {
+			if state.Load() != 0 {
+				return
+			}
+			_ = breakerFn(ctx)
+		}},
+		{"weft", func() { _ = br.Do(ctx, breakerFn) }},
+		{"gobreaker", func() { _, _ = gb.Execute(breakerFnAny) }},
+		{"failsafe", func() { _ = failsafeDo(ctx, fs, breakerFn) }},
+		{"resiliency", func() { _ = rb.Run(func() error { return breakerFn(ctx) }) }},
+	}
+	for _, im := range impls {
+		b.Run("single/"+im.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				im.do()
+			}
+		})
+		b.Run("parallel/"+im.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					im.do()
+				}
+			})
+		})
+	}
+}
+
 // failsafeDo uses a failsafe-go circuit breaker directly, without an
 // executor: acquire a permit, call, record.
 func failsafeDo(ctx context.Context, cb circuitbreaker.CircuitBreaker[any], fn func(context.Context) error) error {
