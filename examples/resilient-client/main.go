@@ -32,7 +32,7 @@ import (
 )
 
 const (
-	perTry    = 250 * time.Millisecond // timeout.Transport's deadline for each try
+	perTry    = 500 * time.Millisecond // timeout.Transport's deadline for each try
 	openFor   = 300 * time.Millisecond // how long the breaker stays open
 	rate      = 100                    // requests a second
 	rateBurst = 5
