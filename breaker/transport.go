@@ -33,7 +33,9 @@ type transport struct {
 // (http.DefaultTransport if nil) under b: a request b rejects is not sent,
 // its body is closed, and RoundTrip returns an *OpenError (matching
 // ErrOpen); every other round trip's outcome is counted by b as
-// ClassifyResponse describes. Transport panics if b is nil.
+// ClassifyResponse describes. For SlowCalls, a round trip lasts until its
+// response headers arrive: reading the body happens after, outside b.
+// Transport panics if b is nil.
 func Transport(base http.RoundTripper, b *Breaker, opts ...TransportOption) http.RoundTripper {
 	if b == nil {
 		panic("breaker: Transport: nil *Breaker")
