@@ -69,16 +69,25 @@ func run(parent context.Context, w io.Writer) (*report, error) {
 		fmt.Fprintf(w, format, args...)
 	}
 
-	jobs := make(chan int, clients) // requests queue follow-up work for the workers
+	jobs := make(chan int, 64)         // requests queue follow-up work for the workers
+	stopWorkers := make(chan struct{}) // closed once no handler runs any more
 	inFlight := make(chan struct{}, clients)
 	listenerClosed := make(chan struct{})
 	var requests atomic.Int64
 	mux := http.NewServeMux()
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		n := int(requests.Add(1))
-		inFlight <- struct{}{}
+		select {
+		case inFlight <- struct{}{}: // tell main a request is in flight
+		default:
+		}
 		time.Sleep(work) // work that should not be cut short
-		jobs <- n
+		select {
+		case jobs <- n:
+		default: // never block a request on the queue
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintf(w, "request %d done", n)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Second}
@@ -99,14 +108,13 @@ func run(parent context.Context, w io.Writer) (*report, error) {
 		return nil
 	})
 	if err != nil {
-		close(jobs)
 		return rep, g.Wait()
 	}
 	logf("serving on %s with %d workers\n", addr, workers)
 
 	// Shutdown: wait for the signal (or a task's failure), then drain.
 	g.Go(func(ctx context.Context) error {
-		defer close(jobs) // no handler runs any more: let the workers finish
+		defer close(stopWorkers) // no handler runs any more: let the workers finish
 		<-ctx.Done()
 		logf("signal: %v; shutting down within %v\n", context.Cause(ctx), shutdownBudget)
 		// The group's context is done; the shutdown gets a budget of its own.
@@ -116,7 +124,7 @@ func run(parent context.Context, w io.Writer) (*report, error) {
 		defer cancelDrain()
 		start := time.Now()
 		if err := srv.Shutdown(drainCtx); err != nil {
-			srv.Close() // cut the stragglers off; the budget we kept back is for this
+			srv.Close() // cut the stragglers off; the time kept back lets the workers finish
 			return fmt.Errorf("drain: %w", err)
 		}
 		rep.drain = time.Since(start)
@@ -127,11 +135,25 @@ func run(parent context.Context, w io.Writer) (*report, error) {
 	var processed atomic.Int64
 	for i := range workers {
 		g.Go(func(ctx context.Context) error {
-			for n := range jobs {
+			do := func(n int) {
 				processed.Add(1)
 				logf("worker %d: follow-up job of request %d done\n", i, n)
 			}
-			return nil
+			for {
+				select {
+				case n := <-jobs:
+					do(n)
+				case <-stopWorkers:
+					for { // finish what is queued, then exit
+						select {
+						case n := <-jobs:
+							do(n)
+						default:
+							return nil
+						}
+					}
+				}
+			}
 		})
 	}
 
