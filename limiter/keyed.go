@@ -83,7 +83,8 @@ const keyedMinPerShard = 16
 
 // NewKeyed returns a Keyed that gives each new key the limiter
 // newLimiter(key) returns, which must be a new *Rate each time, never nil.
-// NewKeyed panics if newLimiter is nil.
+// newLimiter runs with the lock of the key's shard held: it must be cheap and
+// must not call the Keyed. NewKeyed panics if newLimiter is nil.
 func NewKeyed[K comparable](newLimiter func(K) *Rate, opts ...KeyedOption) *Keyed[K] {
 	if newLimiter == nil {
 		panic("limiter: NewKeyed(nil): newLimiter must not be nil")
