@@ -41,7 +41,7 @@ var ErrOpen = errors.New("breaker: open")
 
 // OpenError is the error returned for a rejected call. One OpenError is
 // shared by every call a breaker rejects in one Open period, so rejecting
-// allocates nothing.
+// allocates nothing; treat it as read-only.
 type OpenError struct {
 	// State is the state that rejected the call: Open, or HalfOpen when
 	// every probe slot was taken.
