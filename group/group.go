@@ -115,7 +115,9 @@ func New(ctx context.Context, opts ...Option) *Group {
 }
 
 func (g *Group) init(ctx context.Context, opts []Option) {
-	g.cfg = newConfig(opts)
+	for _, o := range opts {
+		o(&g.cfg) // not newConfig: its config would escape, one more allocation
+	}
 	if g.cfg.name != "" {
 		ctx = pprof.WithLabels(ctx, pprof.Labels("group", g.cfg.name))
 	}
@@ -233,11 +235,12 @@ func (g *Group) runNamed(fn func(context.Context) error, name string) {
 		pprof.SetGoroutineLabels(g.ctx)
 	}
 	var err error
+	caught := true // until fn returns; still true if it called runtime.Goexit
 	defer func() {
-		g.record(err, name) // err is a *PanicError if fn called runtime.Goexit
+		g.record(err, name, caught)
 		g.finish()
 	}()
-	panics.Catch(&err, func() error { return fn(g.ctx) })
+	panics.Catch(&err, func() error { e := fn(g.ctx); caught = false; return e })
 }
 
 // worker runs t, then the tasks Go hands it, until Wait closes tasks.
@@ -250,15 +253,16 @@ func (g *Group) worker(t groupTask) {
 		if t.fn != nil { // the task called runtime.Goexit: replace this worker
 			g.wg.Add(1)
 			go g.worker(groupTask{})
-			g.record(err, t.name)
+			g.record(err, t.name, true)
 			g.finish()
 		}
 		g.wg.Done()
 	}()
 	for {
 		if t.fn != nil {
-			panics.Catch(&err, func() error { return t.fn(g.ctx) })
-			g.record(err, t.name)
+			caught := true
+			panics.Catch(&err, func() error { e := t.fn(g.ctx); caught = false; return e })
+			g.record(err, t.name, caught)
 			t.fn = nil
 			g.finish()
 		}
@@ -269,14 +273,15 @@ func (g *Group) worker(t groupTask) {
 	}
 }
 
-// record reports how a task ended: err is nil, the task's error, or a
-// *PanicError from panics.Catch.
-func (g *Group) record(err error, name string) {
+// record reports how a task ended: err is nil, the task's error, or (when
+// caught) the *PanicError that panics.Catch made of a panic or Goexit. An
+// error the task returned is never taken for a panic, even a *PanicError.
+func (g *Group) record(err error, name string, caught bool) {
 	if err == nil {
 		return
 	}
 	g.failed.Add(1)
-	if _, ok := err.(*PanicError); ok {
+	if caught {
 		if name != "" && g.cfg.panicAsError {
 			err = &taskError{name, err}
 		}
@@ -402,8 +407,9 @@ func (g *Group) Stats() Stats {
 // next step runs. Calling ready more than once is harmless.
 //
 // If the group's context is done before fn can start, Start returns the
-// context's cause without running fn. A panic in fn before ready is returned
-// as a *PanicError and also handled by the group as any task's panic.
+// context's cause without running fn. If fn panics (or calls runtime.Goexit)
+// before ready, Start returns an error saying so, and the group handles the
+// panic as any task's: Wait re-raises it, or returns it with PanicAsError.
 func (g *Group) Start(fn func(ctx context.Context, ready func()) error) error {
 	if fn == nil {
 		panic("group: Start: fn is nil")
@@ -411,17 +417,13 @@ func (g *Group) Start(fn func(ctx context.Context, ready func()) error) error {
 	ch := make(chan error, 1)
 	var once sync.Once
 	ready := func() { once.Do(func() { ch <- nil }) }
-	task := func(ctx context.Context) (err error) {
-		defer func() {
-			once.Do(func() {
-				if err == nil {
-					ch <- errNotReady
-					return
-				}
-				ch <- err
-			})
-		}()
-		panics.Catch(&err, func() error { return fn(ctx, ready) })
+	task := func(ctx context.Context) error {
+		err := errStartPanicked // unless fn returns
+		defer func() { once.Do(func() { ch <- err }) }()
+		err = fn(ctx, ready)
+		if err == nil {
+			once.Do(func() { ch <- errNotReady })
+		}
 		return err
 	}
 	if !g.start(task, "", true) {
@@ -430,7 +432,10 @@ func (g *Group) Start(fn func(ctx context.Context, ready func()) error) error {
 	return <-ch
 }
 
-var errNotReady = errors.New("group: Start: task returned before calling ready")
+var (
+	errNotReady      = errors.New("group: Start: task returned before calling ready")
+	errStartPanicked = errors.New("group: Start: task panicked or called runtime.Goexit before calling ready")
+)
 
 // taskError names the task that failed.
 type taskError struct {

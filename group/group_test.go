@@ -497,13 +497,36 @@ func TestGroupStart(t *testing.T) {
 }
 
 func TestGroupStartPanic(t *testing.T) {
+	for _, goexit := range []bool{false, true} {
+		g := group.New(t.Context())
+		err := g.Start(func(context.Context, func()) error {
+			if goexit {
+				runtime.Goexit()
+			}
+			panic("early")
+		})
+		require.EqualError(t, err, "group: Start: task panicked or called runtime.Goexit before calling ready")
+		v := groupRecover(func() { _ = g.Wait() })
+		pe, ok := v.(*group.PanicError)
+		require.True(t, ok, "the group re-raises it, got %T", v)
+		assert.Equal(t, goexit, pe.Goexit)
+	}
+}
+
+func TestGroupReturnedPanicErrorIsAnError(t *testing.T) {
+	// A *PanicError a task returns (here from a nested group with
+	// PanicAsError) is that task's error, not a panic of the outer group.
 	g := group.New(t.Context())
-	err := g.Start(func(context.Context, func()) error { panic("early") })
+	g.Go(func(ctx context.Context) error {
+		inner := group.New(ctx, group.PanicAsError())
+		inner.Go(groupPanicky("inner"))
+		return inner.Wait()
+	})
+	var err error
+	require.Nil(t, groupRecover(func() { err = g.Wait() }))
 	var pe *group.PanicError
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, "early", pe.Value)
-	v := groupRecover(func() { _ = g.Wait() })
-	require.IsType(t, &group.PanicError{}, v, "the group re-raises it too")
+	assert.Equal(t, "inner", pe.Value)
 }
 
 func TestGroupStartServes(t *testing.T) {
