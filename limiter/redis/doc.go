@@ -28,10 +28,19 @@
 // resolution), so replicas whose clocks disagree still agree on decisions.
 // The key holds tat as decimal nanoseconds since the Unix epoch; the script
 // splits it so that every number it computes stays an exact integer in Lua's
-// doubles, which is why burst·T may not exceed about 26 days. The script
+// doubles, which is why burst·T may not exceed about 13 days. The script
 // runs with EVALSHA and falls back to EVAL when the server has flushed its
 // script cache. It needs Redis 5 or later (or a compatible server), and works
 // on Redis Cluster: each call touches one key.
+//
+// # Round trips
+//
+// Each decision is one round trip, with two exceptions. A Rate that Redis
+// refused remembers until when Redis said no event could fit, and refuses
+// calls to AllowN until then without asking: replicas only ever push that
+// time later, so the decision is the one Redis would make (up to the drift
+// between the two clocks over that time, and unless the key is deleted
+// meanwhile). And with [Lease] a Rate spends tokens it took earlier.
 //
 // # Failures
 //

@@ -185,6 +185,41 @@ func TestLease(t *testing.T) {
 	assert.LessOrEqual(t, rt.n.Load(), int64(10))
 }
 
+// TestRefusalCache checks that after a refusal a Rate decides locally until
+// the time Redis gave, and asks again from then on.
+func TestRefusalCache(t *testing.T) {
+	c := newClient(t, redisURL)
+	var rt roundTrips
+	c.AddHook(&rt)
+	ctx := context.Background()
+	// Connect and load the script before counting.
+	_, err := redis.NewRate(c, t.Name()+"warm", 100, 2).Allow(ctx)
+	require.NoError(t, err)
+	r := redis.NewRate(c, t.Name(), 100, 2) // 10ms per event
+	nowUs := time.Now().UnixMicro()
+	r.SetNow(func() int64 { return nowUs })
+	for _, step := range []struct {
+		dtUs       int64
+		n          int
+		ok         bool
+		roundTrips int64
+	}{
+		{0, 2, true, 1},
+		{0, 1, false, 1}, // the next event fits in 10ms
+		{0, 1, false, 0},
+		{9999, 1, false, 0},
+		{1, 2, false, 1}, // one event fits, two do not: nothing to remember
+		{0, 1, true, 1},
+	} {
+		nowUs += step.dtUs
+		rt.n.Store(0)
+		ok, err := r.AllowN(ctx, step.n)
+		require.NoError(t, err)
+		assert.Equal(t, step.ok, ok, "%+v", step)
+		assert.Equal(t, step.roundTrips, rt.n.Load(), "%+v", step)
+	}
+}
+
 // TestPanics checks that bad configuration panics with a message naming it.
 func TestPanics(t *testing.T) {
 	c := newClient(t, redisURL)
@@ -199,7 +234,7 @@ func TestPanics(t *testing.T) {
 		{"zero rate", "NewRate(\"k\", 0, 1): perSecond must be positive", func() { redis.NewRate(c, "k", 0, 1) }},
 		{"NaN rate", "perSecond must be positive", func() { redis.NewKeyed(c, "k", math.NaN(), 1) }},
 		{"zero burst", "NewKeyed(\"p\", 1, 0): burst must be at least 1", func() { redis.NewKeyed(c, "p", 1, 0) }},
-		{"too slow", "must not exceed 26 days", func() { redis.NewRate(c, "k", 1e-7, 1) }},
+		{"too slow", "must not exceed 13 days", func() { redis.NewRate(c, "k", 1e-7, 1) }},
 		{"lease above burst", "Lease(11) must not exceed the burst", func() { redis.NewRate(c, "k", 1, 10, redis.Lease(11)) }},
 		{"keyed lease", "Lease(2) is not supported", func() { redis.NewKeyed(c, "p", 1, 10, redis.Lease(2)) }},
 		{"lease 0", "Lease(0): n must be at least 1", func() { redis.Lease(0) }},

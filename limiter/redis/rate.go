@@ -29,20 +29,22 @@ var ErrRateExceeded = limiter.ErrRateExceeded
 // It is limiter.Inf.
 const Inf = limiter.Inf
 
-// maxNs bounds burst·T and every wait, in ns (about 26 days), so that every
-// sum the script computes stays an exact integer in a Lua double (< 2^53).
-const maxNs = 1 << 51
+// maxNs bounds burst·T and every wait, in ns (about 13 days), so that every
+// number the script computes or replies stays an exact integer in a Lua
+// double (< 2^53).
+const maxNs = 1 << 50
 
 // script is GCRA on a key holding tat, the theoretical arrival time in ns
 // since the Unix epoch. ARGV: T and burst·T in ns; need and want, the fewest
 // and most events to take; maxWait, the longest wait in ns the caller
 // accepts for need events; optionally now in µs, replacing the server's
 // TIME (for tests, whose clock may run apart from the one Redis expires keys
-// by, so their keys linger an hour longer). It takes as many events as fit now, up to want; if fewer
-// than need fit, it reserves need events at the end of the queue when the
-// wait is at most maxWait. It replies got > 0 (events taken now), −wait < 0
-// (need events reserved, usable after wait ns) or 0 (refused, nothing
-// written). Times are handled as µs plus a ns remainder, and ahead (tat −
+// by, so their keys linger an hour longer). It takes as many events as fit
+// now, up to want; if fewer than need fit, it reserves need events at the end
+// of the queue when the wait is at most maxWait. It replies 2·got (events
+// taken now), −wait (need events reserved, usable after wait ns), or
+// 2·retry+1 when it refuses, writing nothing: no event fits before retry ns
+// from now. Times are handled as µs plus a ns remainder, and ahead (tat −
 // now, in ns) is small, so every number is an exact integer below 2^53.
 var script = goredis.NewScript(`
 local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -68,7 +70,7 @@ if ahead + got * interval > tolerance then
   if got < need then
     got = need
     if ahead + got * interval > tolerance + maxwait then
-      return 0
+      return 2 * math.max(0, ahead + interval - tolerance) + 1
     end
   end
 end
@@ -78,7 +80,7 @@ redis.call('SET', KEYS[1], string.format('%.0f%03d', now + (ahead - ns) / 1000, 
 if ahead > tolerance then
   return tolerance - ahead
 end
-return got
+return 2 * got
 `)
 
 // limit is what Rate and Keyed share: the client, the rate and the policy.
@@ -89,7 +91,8 @@ type limit struct {
 	tolerance int64  // burst·T in ns
 	args      [2]any // interval and tolerance as script arguments, boxed once
 	config
-	now func() int64 // tests only: the server time in µs, replacing TIME
+	now   func() int64 // tests only: the server time in µs, replacing TIME
+	epoch time.Time    // origin of clock, with a monotonic reading
 }
 
 // newLimit validates the arguments common to NewRate and NewKeyed; call
@@ -104,7 +107,7 @@ func newLimit(call string, client goredis.Scripter, perSecond float64, burst int
 	if burst < 1 {
 		panic(fmt.Sprintf("redis: %s: burst must be at least 1", call))
 	}
-	l := &limit{client: client, burst: burst, config: config{timeout: defaultTimeout, lease: 1}}
+	l := &limit{client: client, burst: burst, config: config{timeout: defaultTimeout, lease: 1}, epoch: time.Now()}
 	for _, o := range opts {
 		o(&l.config)
 	}
@@ -116,7 +119,7 @@ func newLimit(call string, client goredis.Scripter, perSecond float64, burst int
 	}
 	t := max(1, math.Round(float64(time.Second)/perSecond))
 	if t*float64(burst) > maxNs {
-		panic(fmt.Sprintf("redis: %s: burst/perSecond must not exceed 26 days", call))
+		panic(fmt.Sprintf("redis: %s: burst/perSecond must not exceed 13 days", call))
 	}
 	l.interval = int64(t)
 	l.tolerance = l.interval * int64(burst)
@@ -136,12 +139,23 @@ func honoursContext(c goredis.Scripter) bool {
 	return true
 }
 
+// clock returns the time in ns on a monotonic clock (the test's clock if it
+// set one), to compare with the retry times take returns.
+func (l *limit) clock() int64 {
+	if l.now != nil {
+		return l.now() * 1000
+	}
+	return int64(time.Since(l.epoch))
+}
+
 // take runs the script on keys; see script for need, want and maxWait. It
 // returns the events taken (0: refused) and, for a reservation, the wait in
-// ns. A failed round trip is handed to the OnError hooks and the failure
-// policy: fail open takes need events at once, fail closed returns the error.
-// If ctx itself ended, take returns its cause and leaves the policy alone.
-func (l *limit) take(ctx context.Context, keys []string, need, want int, maxWait int64) (got int, wait int64, err error) {
+// ns. A refusal sets retry instead, the time by the clock before which Redis
+// will refuse any event (0: unknown). A failed round trip is handed to the
+// OnError hooks and the failure policy: fail open takes need events at once,
+// fail closed returns the error. If ctx itself ended, take returns its cause
+// and leaves the policy alone.
+func (l *limit) take(ctx context.Context, keys []string, need, want int, maxWait int64) (got int, wait, retry int64, err error) {
 	rctx := ctx
 	if l.timeout > 0 {
 		if d, ok := ctx.Deadline(); !ok || time.Until(d) > l.timeout {
@@ -150,27 +164,31 @@ func (l *limit) take(ctx context.Context, keys []string, need, want int, maxWait
 			defer cancel()
 		}
 	}
+	// The script runs after sent, so no event fits before sent + its retry.
+	sent := l.clock()
 	args := []any{l.args[0], l.args[1], need, want, maxWait}
 	if l.now != nil {
 		args = append(args, l.now())
 	}
 	v, err := script.Run(rctx, l.client, keys, args...).Int64()
 	switch {
-	case err == nil && v >= 0:
-		return int(v), 0, nil
+	case err == nil && v > 0 && v%2 == 0:
+		return int(v / 2), 0, 0, nil
+	case err == nil && v > 0:
+		return 0, 0, sent + v/2, nil
 	case err == nil:
-		return need, -v, nil
+		return need, -v, 0, nil
 	case ctx.Err() != nil:
-		return 0, 0, context.Cause(ctx)
+		return 0, 0, 0, context.Cause(ctx)
 	}
 	err = fmt.Errorf("%w: key %q: %w", ErrUnavailable, keys[0], err)
 	for _, fn := range l.onError {
 		fn(err)
 	}
 	if l.failOpen {
-		return need, 0, nil
+		return need, 0, 0, nil
 	}
-	return 0, 0, err
+	return 0, 0, 0, err
 }
 
 // allowArgs decides the AllowN calls that need no round trip; done reports
@@ -234,10 +252,11 @@ func sleep(ctx context.Context, n int, ok bool, wait int64, err error) error {
 // process (see the package documentation). It is safe for concurrent use.
 // The zero value is not usable; create one with NewRate.
 type Rate struct {
-	l     *limit
-	keys  []string      // the key, as go-redis takes it
-	local atomic.Int64  // with Lease: tokens taken from Redis, not yet spent
-	fill  chan struct{} // with Lease: held while renewing the lease
+	l       *limit
+	keys    []string      // the key, as go-redis takes it
+	refused atomic.Int64  // Redis refuses every event before this clock time
+	local   atomic.Int64  // with Lease: tokens taken from Redis, not yet spent
+	fill    chan struct{} // with Lease: held while renewing the lease
 }
 
 // NewRate returns a limiter on key that admits perSecond events per second
@@ -267,7 +286,9 @@ func NewRate(client goredis.Scripter, key string, perSecond float64, burst int, 
 func (r *Rate) Allow(ctx context.Context) (bool, error) { return r.AllowN(ctx, 1) }
 
 // AllowN reports whether n events may happen now, and if so records them,
-// in one round trip to Redis (or none, with a Lease that covers them). A
+// in one round trip to Redis, or none: with a Lease that covers them, and
+// after a refusal until the time Redis said the next event could come (other
+// replicas can only push that time later, so this decides as Redis would). A
 // refusal changes nothing and returns a nil error. AllowN(ctx, 0) is true,
 // n > burst is always refused, and a negative n is an error. If Redis cannot
 // decide, AllowN follows the failure policy: fail closed (the default)
@@ -288,7 +309,8 @@ func (r *Rate) Wait(ctx context.Context) error { return r.WaitN(ctx, 1) }
 // reserves the events in one round trip, queueing behind every reservation
 // already made on the key by any replica, then sleeps until their turn. It
 // returns an error matching ErrRateExceeded without waiting if n exceeds the
-// burst or the wait would end after ctx's deadline, and an error if n is
+// burst or the wait would end after ctx's deadline (or after about 13 days),
+// and an error if n is
 // negative; WaitN(ctx, 0) only checks ctx. If ctx ends while it sleeps, it
 // returns context.Cause(ctx) and the reservation is forfeited (never given
 // back, which could let events bunch up beyond the limit). Failures follow
@@ -306,7 +328,7 @@ func (r *Rate) WaitN(ctx context.Context, n int) error {
 // otherwise from Redis, waiting at most maxWait ns for them.
 func (r *Rate) reserve(ctx context.Context, n int, maxWait int64) (ok bool, wait int64, err error) {
 	if r.fill == nil {
-		got, wait, err := r.l.take(ctx, r.keys, n, n, maxWait)
+		got, wait, err := r.take(ctx, n, n, maxWait)
 		return got > 0, wait, err
 	}
 	for v := r.local.Load(); v >= int64(n); v = r.local.Load() {
@@ -327,13 +349,26 @@ func (r *Rate) reserve(ctx context.Context, n int, maxWait int64) (ok bool, wait
 		return true, 0, nil
 	}
 	need := n - v
-	got, wait, err := r.l.take(ctx, r.keys, need, max(need, r.l.lease), maxWait)
+	got, wait, err := r.take(ctx, need, max(need, r.l.lease), maxWait)
 	if got == 0 {
 		r.local.Add(int64(v))
 		return false, 0, err
 	}
 	r.local.Add(int64(v + got - n))
 	return true, wait, err
+}
+
+// take takes events from Redis as limit.take does, unless it refused every
+// event until a time not reached yet.
+func (r *Rate) take(ctx context.Context, need, want int, maxWait int64) (got int, wait int64, err error) {
+	if maxWait == 0 && r.l.clock() < r.refused.Load() {
+		return 0, 0, nil
+	}
+	got, wait, retry, err := r.l.take(ctx, r.keys, need, want, maxWait)
+	if retry > 0 {
+		r.refused.Store(retry) // any value stored is true; the latest is the best guess
+	}
+	return got, wait, err
 }
 
 // Keyed is a family of rate limiters in Redis, one per key (a user, an IP
@@ -370,7 +405,7 @@ func (k *Keyed) AllowN(ctx context.Context, key string, n int) (bool, error) {
 	if done, ok, err := k.l.allowArgs(n); done {
 		return ok, err
 	}
-	got, _, err := k.l.take(ctx, []string{k.prefix + key}, n, n, 0)
+	got, _, _, err := k.l.take(ctx, []string{k.prefix + key}, n, n, 0)
 	return got > 0, err
 }
 
@@ -385,6 +420,6 @@ func (k *Keyed) WaitN(ctx context.Context, key string, n int) error {
 	if done {
 		return err
 	}
-	got, wait, err := k.l.take(ctx, []string{k.prefix + key}, n, n, maxWait)
+	got, wait, _, err := k.l.take(ctx, []string{k.prefix + key}, n, n, maxWait)
 	return sleep(ctx, n, got > 0, wait, err)
 }
