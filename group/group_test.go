@@ -258,8 +258,9 @@ func TestGroupGoexit(t *testing.T) {
 			}
 			g := group.New(t.Context(), opts...)
 			var ran atomic.Int64
-			g.Go(func(context.Context) error { runtime.Goexit(); return nil })
-			g.Go(func(ctx context.Context) error { <-ctx.Done(); ran.Add(1); return nil })
+			sibling := make(chan struct{})
+			g.Go(func(context.Context) error { <-sibling; runtime.Goexit(); return nil })
+			g.Go(func(ctx context.Context) error { close(sibling); <-ctx.Done(); ran.Add(1); return nil })
 			var err error
 			v := groupRecover(func() { err = g.Wait() })
 			if !asError {
