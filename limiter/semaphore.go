@@ -143,38 +143,45 @@ func (s *Semaphore) acquireSlow(ctx context.Context, w int64, maxQueue int) erro
 	s.push(wt)
 	s.unlock()
 
-	done := ctx.Done()
-	select {
-	case <-wt.ready:
-		err := wt.err
-		s.pool.Put(wt)
-		if err != nil {
-			return err
-		}
-		// Granted. Fail anyway if ctx ended meanwhile, as Acquire does when
-		// ctx is done on entry.
+	if done := ctx.Done(); done == nil {
+		<-wt.ready // cheaper than a select on one channel
+	} else {
 		select {
+		case <-wt.ready:
 		case <-done:
-			s.Release(w)
-			return context.Cause(ctx)
-		default:
-			return nil
+			return s.cancel(ctx, wt)
 		}
-	case <-done:
-		s.lock()
-		if wt.signalled {
-			<-wt.ready // sent under mu, so already buffered
-			if wt.err == nil {
-				s.state.Add(-w)
-			}
-		} else {
-			s.remove(wt)
-		}
-		s.grant() // the permits given back, or the removed head, may let others in
-		s.unlock()
-		s.pool.Put(wt)
+	}
+	err := wt.err
+	s.pool.Put(wt)
+	if err != nil {
+		return err
+	}
+	// Granted. Fail anyway if ctx ended meanwhile, as Acquire does when ctx
+	// is done on entry.
+	if ctx.Err() != nil {
+		s.Release(w)
 		return context.Cause(ctx)
 	}
+	return nil
+}
+
+// cancel withdraws a waiter whose ctx ended. If it was granted permits
+// meanwhile, they go back.
+func (s *Semaphore) cancel(ctx context.Context, wt *semWaiter) error {
+	s.lock()
+	if wt.signalled {
+		<-wt.ready // sent under mu, so already buffered
+		if wt.err == nil {
+			s.state.Add(-wt.w)
+		}
+	} else {
+		s.remove(wt)
+	}
+	s.grant() // the permits given back, or the removed head, may let others in
+	s.unlock()
+	s.pool.Put(wt)
+	return context.Cause(ctx)
 }
 
 // TryAcquire acquires w permits if they are available at once and no caller
