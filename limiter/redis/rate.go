@@ -135,6 +135,8 @@ func honoursContext(c goredis.Scripter) bool {
 		return c.Options().ContextTimeoutEnabled
 	case *goredis.ClusterClient:
 		return c.Options().ContextTimeoutEnabled
+	case *goredis.Ring:
+		return c.Options().ContextTimeoutEnabled
 	}
 	return true
 }

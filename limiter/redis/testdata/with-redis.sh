@@ -7,7 +7,7 @@
 set -euo pipefail
 
 if ! command -v redis-server >/dev/null 2>&1; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	if [ "$EUID" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		echo "with-redis.sh: installing redis-server" >&2
 		apt-get update -qq >&2
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >&2
