@@ -40,7 +40,7 @@ compare:
 REDIS = limiter/redis
 
 test-redis:
-	cd $(REDIS) && $(GO) vet ./... && ./testdata/with-redis.sh $(GO) test -race -count=1 ./...
+	cd $(REDIS) && ./testdata/with-redis.sh $(GO) test -race -count=1 ./...
 
 # Its benchmarks against go-redis/redis_rate on one throwaway server, as a table.
 compare-redis:
