@@ -61,8 +61,8 @@ type Group struct {
 	cfg    config
 
 	// state counts pending tasks: started (or being handed to a worker by a
-	// Go call that will not give up) and not yet finished. Its waitBit says a
-	// Wait call is blocked on idle until the count is zero.
+	// Go call that will not give up) and not yet finished. Its waitBit says
+	// Wait is blocked on idle until the count is zero.
 	state   atomic.Int64
 	_       [56]byte // keep the submitter's counters off state's cache line
 	started atomic.Int64
@@ -75,6 +75,7 @@ type Group struct {
 	tasks   chan groupTask
 	workers atomic.Int64
 	wg      sync.WaitGroup // the worker goroutines
+	idle    sync.WaitGroup // one while Wait waits for state to reach zero
 
 	// mu guards the fields below.
 	mu        sync.Mutex
@@ -82,8 +83,8 @@ type Group struct {
 	errs      []error     // every failure in order (KeepGoing)
 	causeSeen bool        // context.Cause(ctx) is already among the reported errors
 	panicked  *PanicError // first panic or Goexit, re-raised by Wait
-	idle      chan struct{}
-	closed    bool // tasks is closed
+	waiting   bool        // Wait has set waitBit or seen no pending task
+	closed    bool        // tasks is closed
 }
 
 const waitBit = 1 << 62
@@ -223,7 +224,7 @@ func (g *Group) start(fn func(context.Context) error, name string, block bool) b
 // finish counts a task as ended and wakes Wait after the last one.
 func (g *Group) finish() {
 	if g.state.Add(-1) == waitBit && g.state.CompareAndSwap(waitBit, 0) {
-		close(g.idle)
+		g.idle.Done()
 	}
 }
 
@@ -334,21 +335,22 @@ func (g *Group) report(err error, echo, raise bool) {
 // Calling Wait again returns the same result.
 func (g *Group) Wait() error {
 	g.mu.Lock()
-	if g.idle == nil {
-		g.idle = make(chan struct{})
+	if !g.waiting {
+		g.waiting = true
+		g.idle.Add(1)
+		for {
+			s := g.state.Load()
+			if s == 0 {
+				g.idle.Done()
+				break
+			}
+			if g.state.CompareAndSwap(s, s|waitBit) {
+				break // the last task to finish calls g.idle.Done
+			}
+		}
 	}
-	idle := g.idle
 	g.mu.Unlock()
-	for {
-		s := g.state.Load()
-		if s == 0 {
-			break
-		}
-		if s&waitBit != 0 || g.state.CompareAndSwap(s, s|waitBit) {
-			<-idle
-			break
-		}
-	}
+	g.idle.Wait()
 	if g.tasks != nil {
 		// No Go call is under way (it would be pending), so none can send
 		// on the closed channel; one made later panics before sending.
