@@ -768,3 +768,26 @@ func TestGroupStressPanics(t *testing.T) {
 		})
 	}
 }
+
+func TestGroupWaitTwiceAndConcurrently(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, limit := range []int{0, 2} {
+			opts := []group.Option{group.KeepGoing()}
+			if limit > 0 {
+				opts = append(opts, group.Limit(limit))
+			}
+			g := group.New(t.Context(), opts...)
+			for i := range 5 {
+				g.Go(groupAfter(time.Duration(i)*time.Second, errGroupA))
+			}
+			errs := make(chan error, 2)
+			for range 2 {
+				go func() { errs <- g.Wait() }()
+			}
+			first, second := <-errs, <-errs
+			require.Error(t, first)
+			assert.Equal(t, first.Error(), second.Error())
+			assert.Equal(t, first.Error(), g.Wait().Error(), "a later Wait returns the same")
+		}
+	})
+}
