@@ -19,10 +19,11 @@
 // least 1ns) and a stored theoretical arrival time tat (a missing key is a
 // full bucket), AllowN(n) at the server's time now computes
 // tat' = max(tat, now) + n·T and admits the events if and only if
-// tat' − now <= burst·T. Only an admission writes: it stores tat' with an
-// expiry of tat' − now, the moment the bucket is full again, so idle keys
-// vanish on their own. n > burst is never admitted. Over any window of
-// length t, at most burst + t/T events are admitted across all replicas.
+// tat' − now <= burst·T. Only an admission (or a WaitN reservation) writes:
+// it stores tat' with an expiry of tat' − now, the moment the bucket is full
+// again, so idle keys vanish on their own. n > burst is never admitted. Over
+// any window of length t, at most burst + t/T events are admitted across all
+// replicas.
 //
 // Time is the Redis server's clock (the TIME command, microsecond
 // resolution), so replicas whose clocks disagree still agree on decisions.

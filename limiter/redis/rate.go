@@ -265,7 +265,7 @@ type Rate struct {
 // with bursts of up to burst events; a key Redis does not hold is a full
 // bucket. Every Rate on the same key must use the same perSecond and burst.
 // It panics if client is nil, key is empty, perSecond is not positive (Inf
-// admits everything without Redis), burst < 1, burst/perSecond exceeds 26
+// admits everything without Redis), burst < 1, burst/perSecond exceeds 13
 // days, Lease exceeds burst, or the Timeout cannot work with client.
 func NewRate(client goredis.Scripter, key string, perSecond float64, burst int, opts ...Option) *Rate {
 	call := fmt.Sprintf("NewRate(%q, %v, %d)", key, perSecond, burst)
@@ -312,11 +312,11 @@ func (r *Rate) Wait(ctx context.Context) error { return r.WaitN(ctx, 1) }
 // already made on the key by any replica, then sleeps until their turn. It
 // returns an error matching ErrRateExceeded without waiting if n exceeds the
 // burst or the wait would end after ctx's deadline (or after about 13 days),
-// and an error if n is
-// negative; WaitN(ctx, 0) only checks ctx. If ctx ends while it sleeps, it
-// returns context.Cause(ctx) and the reservation is forfeited (never given
-// back, which could let events bunch up beyond the limit). Failures follow
-// the policy as in AllowN: fail open returns nil at once.
+// and an error if n is negative; WaitN(ctx, 0) only checks ctx. If ctx ends
+// while it sleeps, it returns context.Cause(ctx) and the reservation is
+// forfeited (never given back, which could let events bunch up beyond the
+// limit). Failures follow the policy as in AllowN: fail open returns nil at
+// once.
 func (r *Rate) WaitN(ctx context.Context, n int) error {
 	maxWait, done, err := r.l.waitArgs(ctx, n)
 	if done {
@@ -402,7 +402,8 @@ func (k *Keyed) Allow(ctx context.Context, key string) (bool, error) {
 }
 
 // AllowN reports whether n events may happen now for key, and if so records
-// them; it behaves as Rate.AllowN.
+// them; it behaves as Rate.AllowN, except that every call with 0 < n <= burst
+// is a round trip (Keyed keeps no state per key, refusals included).
 func (k *Keyed) AllowN(ctx context.Context, key string, n int) (bool, error) {
 	if done, ok, err := k.l.allowArgs(n); done {
 		return ok, err
