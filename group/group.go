@@ -56,26 +56,29 @@ var ErrDone = errors.New("group: Wait has returned")
 // methods are safe for concurrent use, except that Go must not be called
 // after Wait has returned.
 type Group struct {
+	// Read by every Go call and task; written only by New. 64 bytes.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	cfg    config
+	tasks  chan groupTask // with a limit: Go hands tasks to idle workers
+
+	// Written by Go calls, on a cache line of their own.
+	started atomic.Int64
+	blocked atomic.Int64 // Go calls blocked at the limit, counted in state
+	workers atomic.Int64 // worker goroutines (at most cfg.limit)
+	waited  atomic.Bool  // Wait has returned: Go panics
+	_       [32]byte
 
 	// state counts pending tasks: started (or being handed to a worker by a
 	// Go call that will not give up) and not yet finished. Its waitBit says
-	// Wait is blocked on idle until the count is zero.
-	state   atomic.Int64
-	_       [56]byte // keep the submitter's counters off state's cache line
-	started atomic.Int64
-	failed  atomic.Int64
-	blocked atomic.Int64 // Go calls blocked at the limit, counted in state
-	waited  atomic.Bool  // Wait has returned: Go panics
+	// Wait is blocked on idle until the count is zero. Go calls and every
+	// task as it ends write it, so it has a cache line of its own.
+	state atomic.Int64
+	_     [56]byte
 
-	// With a limit, tasks run on at most cfg.limit worker goroutines, which
-	// take tasks from Go calls over tasks and end when Wait closes it.
-	tasks   chan groupTask
-	workers atomic.Int64
-	wg      sync.WaitGroup // the worker goroutines
-	idle    sync.WaitGroup // one while Wait waits for state to reach zero
+	failed atomic.Int64
+	wg     sync.WaitGroup // the worker goroutines; Wait closes tasks to end them
+	idle   sync.WaitGroup // one while Wait waits for state to reach zero
 
 	// mu guards the fields below.
 	mu        sync.Mutex
@@ -238,7 +241,9 @@ func (g *Group) runNamed(fn func(context.Context) error, name string) {
 	var err error
 	caught := true // until fn returns; still true if it called runtime.Goexit
 	defer func() {
-		g.record(err, name, caught)
+		if err != nil {
+			g.record(err, name, caught)
+		}
 		g.finish()
 	}()
 	panics.Catch(&err, func() error { e := fn(g.ctx); caught = false; return e })
@@ -263,7 +268,9 @@ func (g *Group) worker(t groupTask) {
 		if t.fn != nil {
 			caught := true
 			panics.Catch(&err, func() error { e := t.fn(g.ctx); caught = false; return e })
-			g.record(err, t.name, caught)
+			if err != nil {
+				g.record(err, t.name, caught)
+			}
 			t.fn = nil
 			g.finish()
 		}
