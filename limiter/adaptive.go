@@ -141,8 +141,8 @@ func NewAdaptive(opts ...AdaptiveOption) *Adaptive {
 }
 
 // Acquire waits for a slot under the current limit, FIFO, and returns a done
-// function that must be called exactly once when the work is over, with its
-// outcome: nil records a success and its latency (measured from Acquire's
+// function to call when the work is over, with its outcome (calls after the
+// first are ignored, so a deferred safety call cannot release twice): nil records a success and its latency (measured from Acquire's
 // return), an error matching context.Canceled records nothing (the caller
 // gave up; that says nothing about the resource), and any other error
 // records a failure. If ctx is done first, Acquire returns
@@ -152,7 +152,12 @@ func (a *Adaptive) Acquire(ctx context.Context) (done func(err error), err error
 		return nil, err
 	}
 	start := time.Now()
-	return func(err error) { a.sample(start, err) }, nil
+	var used atomic.Bool
+	return func(err error) {
+		if !used.Swap(true) {
+			a.sample(start, err)
+		}
+	}, nil
 }
 
 // Limit returns the current limit.

@@ -222,3 +222,22 @@ func TestAdaptiveConvergence(t *testing.T) {
 		}
 	}
 }
+
+func TestAdaptiveDoneTwiceReleasesOnce(t *testing.T) {
+	a := limiter.NewAdaptive(limiter.InitialLimit(2), limiter.MinLimit(2), limiter.MaxLimit(2))
+	done1, err := a.Acquire(context.Background())
+	require.NoError(t, err)
+	done2, err := a.Acquire(context.Background())
+	require.NoError(t, err)
+
+	done1(nil)
+	done1(nil) // must not release the slot done2 still holds
+	_, err = a.Acquire(context.Background())
+	require.NoError(t, err, "the slot freed by done1 is available")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = a.Acquire(ctx)
+	assert.ErrorIs(t, err, context.Canceled, "both slots are held: a second done1 must not have freed one")
+	done2(nil)
+}
