@@ -559,8 +559,18 @@ func TestGroupStartAfterCancel(t *testing.T) {
 }
 
 func TestGroupName(t *testing.T) {
+	for _, limit := range []int{0, 2} {
+		t.Run(fmt.Sprintf("limit=%d", limit), func(t *testing.T) { testGroupName(t, limit) })
+	}
+}
+
+func testGroupName(t *testing.T, limit int) {
 	synctest.Test(t, func(t *testing.T) {
-		g := group.New(t.Context(), group.Name("indexer"))
+		opts := []group.Option{group.Name("indexer")}
+		if limit > 0 {
+			opts = append(opts, group.Limit(limit))
+		}
+		g := group.New(t.Context(), opts...)
 		release := make(chan struct{})
 		var label string
 		g.Go(func(ctx context.Context) error {
