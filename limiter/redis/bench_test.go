@@ -83,12 +83,12 @@ func BenchmarkRedisAllow(b *testing.B) {
 		parallel bool
 	}{{"seq", false}, {"parallel", true}} {
 		b.Run(mode.name+"/weft", func(b *testing.B) {
-			r := redis.NewRate(benchClient(b), b.Name(), openRate, openBurst)
+			r := redis.NewRate(benchClient(b), newKey(b), openRate, openBurst)
 			benchAllow(b, mode.parallel, admit, func(int) (bool, error) { return r.Allow(ctx) })
 		})
 		b.Run(mode.name+"/redisrate", func(b *testing.B) {
 			l := redis_rate.NewLimiter(benchClient(b))
-			key := b.Name()
+			key := newKey(b)
 			benchAllow(b, mode.parallel, admit, func(int) (bool, error) {
 				res, err := l.Allow(ctx, key, openLimit)
 				return err == nil && res.Allowed > 0, err
@@ -101,13 +101,13 @@ func BenchmarkRedisAllow(b *testing.B) {
 func BenchmarkRedisAllowRefused(b *testing.B) {
 	ctx := context.Background()
 	b.Run("weft", func(b *testing.B) {
-		r := redis.NewRate(benchClient(b), b.Name(), 0.01, closedBurst)
+		r := redis.NewRate(benchClient(b), newKey(b), 0.01, closedBurst)
 		_, _ = r.Allow(ctx)
 		benchAllow(b, false, refuse, func(int) (bool, error) { return r.Allow(ctx) })
 	})
 	b.Run("redisrate", func(b *testing.B) {
 		l := redis_rate.NewLimiter(benchClient(b))
-		key := b.Name()
+		key := newKey(b)
 		_, _ = l.Allow(ctx, key, closedLimit)
 		benchAllow(b, false, refuse, func(int) (bool, error) {
 			res, err := l.Allow(ctx, key, closedLimit)
@@ -125,12 +125,12 @@ func BenchmarkRedisKeyed(b *testing.B) {
 		keys[i] = "user" + strconv.Itoa(i)
 	}
 	b.Run("weft", func(b *testing.B) {
-		k := redis.NewKeyed(benchClient(b), b.Name()+":", openRate, openBurst)
+		k := redis.NewKeyed(benchClient(b), newKey(b)+":", openRate, openBurst)
 		benchAllow(b, true, admit, func(i int) (bool, error) { return k.Allow(ctx, keys[i%len(keys)]) })
 	})
 	b.Run("redisrate", func(b *testing.B) {
 		l := redis_rate.NewLimiter(benchClient(b))
-		prefix := b.Name() + ":"
+		prefix := newKey(b) + ":"
 		benchAllow(b, true, admit, func(i int) (bool, error) {
 			res, err := l.Allow(ctx, prefix+keys[i%len(keys)], openLimit)
 			return err == nil && res.Allowed > 0, err
@@ -144,12 +144,12 @@ func BenchmarkRedisKeyed(b *testing.B) {
 func BenchmarkRedisAllowLease100(b *testing.B) {
 	ctx := context.Background()
 	b.Run("weft", func(b *testing.B) {
-		r := redis.NewRate(benchClient(b), b.Name(), openRate, openBurst, redis.Lease(100))
+		r := redis.NewRate(benchClient(b), newKey(b), openRate, openBurst, redis.Lease(100))
 		benchAllow(b, true, either, func(int) (bool, error) { return r.Allow(ctx) })
 	})
 	b.Run("redisrate", func(b *testing.B) {
 		l := redis_rate.NewLimiter(benchClient(b))
-		key := b.Name()
+		key := newKey(b)
 		benchAllow(b, true, either, func(int) (bool, error) {
 			res, err := l.Allow(ctx, key, openLimit)
 			return err == nil && res.Allowed > 0, err
@@ -163,13 +163,14 @@ func BenchmarkRedisAllowLease100(b *testing.B) {
 func TestRedisAllowAgree(t *testing.T) {
 	c := newClient(t, redisURL)
 	ctx := context.Background()
-	r := redis.NewRate(c, t.Name(), 0.01, 5)
+	key := newKey(t)
+	r := redis.NewRate(c, key, 0.01, 5)
 	l := redis_rate.NewLimiter(c)
 	limit := redis_rate.Limit{Rate: 1, Period: 100 * time.Second, Burst: 5}
 	for i := range 6 {
 		ok, err := r.Allow(ctx)
 		require.NoError(t, err)
-		res, err := l.Allow(ctx, t.Name(), limit)
+		res, err := l.Allow(ctx, key, limit)
 		require.NoError(t, err)
 		assert.Equal(t, i < 5, ok, "weft, call %d", i)
 		assert.Equal(t, i < 5, res.Allowed > 0, "redis_rate, call %d", i)
@@ -177,7 +178,7 @@ func TestRedisAllowAgree(t *testing.T) {
 
 	var rt roundTrips
 	c.AddHook(&rt)
-	leased := redis.NewRate(c, t.Name()+"lease", openRate, openBurst, redis.Lease(100))
+	leased := redis.NewRate(c, key+"lease", openRate, openBurst, redis.Lease(100))
 	for range 2000 {
 		ok, err := leased.Allow(ctx)
 		require.NoError(t, err)

@@ -121,7 +121,7 @@ func TestNoScript(t *testing.T) {
 	var rt roundTrips
 	c.AddHook(&rt)
 	ctx := context.Background()
-	r := redis.NewRate(c, t.Name(), 1000, 10)
+	r := redis.NewRate(c, newKey(t), 1000, 10)
 	for range 3 {
 		require.NoError(t, c.ScriptFlush(ctx).Err())
 		for _, want := range []int64{2, 1} { // EVALSHA and EVAL, then EVALSHA
@@ -143,8 +143,9 @@ func TestLease(t *testing.T) {
 	ctx := context.Background()
 	nowUs := time.Now().UnixMicro()
 	now := func() int64 { return nowUs }
+	key := newKey(t)
 	newRate := func() *redis.Rate {
-		r := redis.NewRate(c, t.Name(), 10, 20, redis.Lease(10))
+		r := redis.NewRate(c, key, 10, 20, redis.Lease(10))
 		r.SetNow(now)
 		return r
 	}
@@ -176,7 +177,7 @@ func TestLease(t *testing.T) {
 	require.True(t, allow(b, 1))
 
 	// Sequential calls on a fast rate: one round trip per 100 events.
-	fast := redis.NewRate(c, t.Name()+"fast", 1e6, 1000, redis.Lease(100))
+	fast := redis.NewRate(c, key+"fast", 1e6, 1000, redis.Lease(100))
 	require.True(t, allow(fast, 1))
 	rt.n.Store(0)
 	for range 999 {
@@ -193,9 +194,10 @@ func TestRefusalCache(t *testing.T) {
 	c.AddHook(&rt)
 	ctx := context.Background()
 	// Connect and load the script before counting.
-	_, err := redis.NewRate(c, t.Name()+"warm", 100, 2).Allow(ctx)
+	key := newKey(t)
+	_, err := redis.NewRate(c, key+"warm", 100, 2).Allow(ctx)
 	require.NoError(t, err)
-	r := redis.NewRate(c, t.Name(), 100, 2) // 10ms per event
+	r := redis.NewRate(c, key, 100, 2) // 10ms per event
 	nowUs := time.Now().UnixMicro()
 	r.SetNow(func() int64 { return nowUs })
 	for _, step := range []struct {

@@ -48,6 +48,18 @@ func run(m *testing.M) int {
 	return code
 }
 
+// runID and keyCount make newKey's keys unique across runs and calls.
+var (
+	runID    = time.Now().UnixNano()
+	keyCount atomic.Int64
+)
+
+// newKey returns a Redis key, named after tb, that no other test or run has
+// used, so that state left by earlier runs on the same server cannot matter.
+func newKey(tb testing.TB) string {
+	return fmt.Sprintf("%s#%d.%d", tb.Name(), runID, keyCount.Add(1))
+}
+
 // newClient returns a client of the server at url, closed when t ends.
 func newClient(t testing.TB, url string) *goredis.Client {
 	t.Helper()

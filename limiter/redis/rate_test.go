@@ -43,7 +43,7 @@ func TestMatchesLimiterRate(t *testing.T) {
 		{1000, 1}, {100, 5}, {3, 4}, {7, 10}, {0.5, 2}, {1e6, 50}, {3e9, 3},
 	} {
 		t.Run(strconv.FormatFloat(tc.perSecond, 'g', -1, 64)+"/"+strconv.Itoa(tc.burst), func(t *testing.T) {
-			r := redis.NewRate(c, t.Name(), tc.perSecond, tc.burst, redis.Timeout(10*time.Second))
+			r := redis.NewRate(c, newKey(t), tc.perSecond, tc.burst, redis.Timeout(10*time.Second))
 			interval := int64(r.Interval())
 			rng := rand.New(rand.NewPCG(uint64(tc.burst), uint64(tc.perSecond)))
 			steps := make([]step, 300)
@@ -114,7 +114,8 @@ func TestMatchesLimiterRate(t *testing.T) {
 func TestAllow(t *testing.T) {
 	c := newClient(t, redisURL)
 	ctx := context.Background()
-	r := redis.NewRate(c, t.Name(), 0.01, 3)
+	key := newKey(t)
+	r := redis.NewRate(c, key, 0.01, 3)
 	for i := range 3 {
 		ok, err := r.Allow(ctx)
 		require.NoError(t, err)
@@ -131,7 +132,7 @@ func TestAllow(t *testing.T) {
 		assert.Equal(t, tc.ok, ok, "AllowN(%d)", tc.n)
 		assert.Equal(t, tc.wantErr, err != nil, "AllowN(%d): %v", tc.n, err)
 	}
-	ok, err := redis.NewRate(c, t.Name()+"inf", redis.Inf, 1).AllowN(ctx, 1000)
+	ok, err := redis.NewRate(c, key+"inf", redis.Inf, 1).AllowN(ctx, 1000)
 	assert.True(t, ok)
 	assert.NoError(t, err)
 }
@@ -142,7 +143,7 @@ func TestAllow(t *testing.T) {
 func TestKeyExpiry(t *testing.T) {
 	c := newClient(t, redisURL)
 	ctx := context.Background()
-	key := t.Name()
+	key := newKey(t)
 	r := redis.NewRate(c, key, 0.1, 3) // 10s per event
 
 	before := time.Now()
@@ -170,9 +171,12 @@ func TestKeyExpiry(t *testing.T) {
 // its refusals.
 func TestWait(t *testing.T) {
 	c := newClient(t, redisURL)
-	ctx := context.Background()
+	// No wait here should take long, and none may hang.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 
-	r := redis.NewRate(c, t.Name(), 1000, 1) // one event per ms
+	key := newKey(t)
+	r := redis.NewRate(c, key, 1000, 1) // one event per ms
 	start := time.Now()
 	for range 5 {
 		require.NoError(t, r.Wait(ctx))
@@ -181,11 +185,9 @@ func TestWait(t *testing.T) {
 	// starts after the server's decision, so it can only be longer).
 	assert.GreaterOrEqual(t, time.Since(start), 3*time.Millisecond)
 
-	slow := redis.NewRate(c, t.Name()+"slow", 0.01, 2) // one event per 100s
+	slow := redis.NewRate(c, key+"slow", 0.01, 2) // one event per 100s
 	require.NoError(t, slow.WaitN(ctx, 2))
-	dctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	err := slow.Wait(dctx)
+	err := slow.Wait(ctx)
 	assert.ErrorIs(t, err, redis.ErrRateExceeded, "the wait would end past the deadline")
 	assert.ErrorIs(t, slow.WaitN(ctx, 3), redis.ErrRateExceeded, "n > burst")
 	assert.Error(t, slow.WaitN(ctx, -1))
@@ -196,10 +198,12 @@ func TestWait(t *testing.T) {
 	stop(cause)
 	assert.ErrorIs(t, slow.Wait(cctx), cause)
 
-	// Cancelling a wait in progress returns the cause at once.
-	queued := redis.NewRate(c, t.Name()+"queued", 0.01, 1)
+	// Cancelling a wait in progress (of 100s) returns the cause at once.
+	queued := redis.NewRate(c, key+"queued", 0.01, 1)
 	require.NoError(t, queued.Wait(ctx))
-	cctx, stop = context.WithCancelCause(ctx)
+	longer, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	cctx, stop = context.WithCancelCause(longer)
 	var wg sync.WaitGroup
 	var got error
 	wg.Go(func() { got = queued.Wait(cctx) })
@@ -213,7 +217,8 @@ func TestWait(t *testing.T) {
 func TestKeyed(t *testing.T) {
 	c := newClient(t, redisURL)
 	ctx := context.Background()
-	k := redis.NewKeyed(c, t.Name()+":", 0.01, 2)
+	prefix := newKey(t) + ":"
+	k := redis.NewKeyed(c, prefix, 0.01, 2)
 	for _, key := range []string{"alice", "bob"} {
 		ok, err := k.AllowN(ctx, key, 2)
 		require.NoError(t, err)
@@ -221,12 +226,12 @@ func TestKeyed(t *testing.T) {
 		ok, err = k.Allow(ctx, key)
 		require.NoError(t, err)
 		require.False(t, ok, key)
-		assert.Equal(t, int64(1), c.Exists(ctx, t.Name()+":"+key).Val())
+		assert.Equal(t, int64(1), c.Exists(ctx, prefix+key).Val())
 	}
 	dctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	assert.ErrorIs(t, k.Wait(dctx, "alice"), redis.ErrRateExceeded, "the next event is 100s away")
-	assert.Equal(t, int64(0), c.Exists(ctx, t.Name()+":carol").Val(), "a key no one used")
+	assert.Equal(t, int64(0), c.Exists(ctx, prefix+"carol").Val(), "a key no one used")
 }
 
 // TestReplicas runs many Rate values on one key from many goroutines, as
@@ -246,9 +251,10 @@ func TestReplicas(t *testing.T) {
 			ctx := context.Background()
 			var admitted atomic.Int64
 			var wg sync.WaitGroup
+			key := newKey(t)
 			start := time.Now()
 			for range replicas {
-				r := redis.NewRate(c, t.Name(), perSecond, burst, redis.Lease(lease), redis.Timeout(10*time.Second))
+				r := redis.NewRate(c, key, perSecond, burst, redis.Lease(lease), redis.Timeout(10*time.Second))
 				for range workers {
 					wg.Go(func() {
 						for range calls {
