@@ -220,7 +220,7 @@ func TestMapPanicAsError(t *testing.T) {
 		var pe *group.PanicError
 		require.ErrorAs(t, err, &pe)
 		assert.Equal(t, "bad item", pe.Value)
-		assert.Contains(t, err.Error(), "group: item 5: panic: bad item")
+		assert.Contains(t, err.Error(), "group: item 5: bad item [recovered]\n\ngoroutine ")
 	})
 }
 

@@ -4,6 +4,7 @@
 package panics
 
 import (
+	"bytes"
 	"fmt"
 	"runtime/debug"
 )
@@ -15,24 +16,39 @@ import (
 //
 // A *Recovered is an error. Its message holds the value and the stack, so a
 // Recovered that is re-panicked in another goroutine still prints where the
-// original panic came from.
+// original panic came from. The message does not begin with "panic: ",
+// which the runtime already prints before a panic value that crashes the
+// program: a re-panicked Recovered reads
+//
+//	panic: boom [recovered]
+//
+//		goroutine 7 [running]:
+//		panic(...)
+//		...the frames of the goroutine that panicked...
+//
+// followed by the stack of the goroutine that re-panicked.
 type Recovered struct {
 	// Value is the value passed to panic, or nil when Goexit is true.
 	Value any
 	// Stack is the formatted stack of the goroutine that panicked, as
-	// returned by runtime/debug.Stack at the point of recovery.
+	// returned by runtime/debug.Stack at the point of recovery, less the
+	// frames of the recovery itself: after the goroutine's header line it
+	// starts at the frame of panic (or runtime.Goexit), followed by the
+	// function that called it.
 	Stack []byte
 	// Goexit reports that the function called runtime.Goexit (as
 	// testing.T.FailNow does) instead of returning or panicking.
 	Goexit bool
 }
 
-// Error returns the panic value and the stack it was recovered from.
+// Error returns the panic value marked "[recovered]", as the runtime marks
+// a recovered panic in a traceback, then a blank line and the stack it was
+// recovered from. For a Goexit it says that runtime.Goexit was called.
 func (r *Recovered) Error() string {
 	if r.Goexit {
 		return fmt.Sprintf("runtime.Goexit called in task (for example by testing.T.FailNow)\n\n%s", r.Stack)
 	}
-	return fmt.Sprintf("panic: %v\n\n%s", r.Value, r.Stack)
+	return fmt.Sprintf("%v [recovered]\n\n%s", r.Value, r.Stack)
 }
 
 // Unwrap returns the panic value when it is an error, so that errors.Is and
@@ -74,9 +90,24 @@ func Catch(out *error, fn func() error) {
 		// Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError,
 		// so a nil recover here means the function called Goexit.
 		v := recover()
-		*out = &Recovered{Value: v, Stack: debug.Stack(), Goexit: v == nil}
+		*out = &Recovered{Value: v, Stack: stack(v == nil), Goexit: v == nil}
 	}()
 	err := fn()
 	returned = true
 	*out = err
+}
+
+// stack returns the calling goroutine's stack without the frames above the
+// call of panic (or of runtime.Goexit when goexit is set): those of
+// debug.Stack and of the deferred function that recovered.
+func stack(goexit bool) []byte {
+	s := debug.Stack()
+	frame := []byte("\npanic(")
+	if goexit {
+		frame = []byte("\nruntime.Goexit(")
+	}
+	if i, h := bytes.Index(s, frame), bytes.IndexByte(s, '\n'); i > h {
+		s = append(s[:h], s[i:]...) // the "goroutine N [running]:" line, then frame
+	}
+	return s
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -38,6 +40,8 @@ func catchIn(fn func() error) error {
 
 func panickingTaskFrame() error { panic("boom") }
 
+func goexitingTaskFrame() error { runtime.Goexit(); return nil }
+
 func TestCatch(t *testing.T) {
 	errSentinel := errors.New("sentinel")
 	tests := []struct {
@@ -55,8 +59,12 @@ func TestCatch(t *testing.T) {
 			assert.Equal(t, "boom", r.Value)
 			assert.False(t, r.Goexit)
 			assert.Contains(t, string(r.Stack), "panickingTaskFrame")
-			assert.Contains(t, err.Error(), "panic: boom")
+			// The runtime prints "panic: " before a re-raised value's
+			// message, so the message must not start with it too.
+			assert.True(t, strings.HasPrefix(err.Error(), "boom [recovered]\n\ngoroutine "), "message %q", err.Error())
 			assert.Contains(t, err.Error(), "panickingTaskFrame")
+			assert.True(t, strings.HasPrefix(strings.SplitN(string(r.Stack), "\n", 3)[1], "panic("),
+				"the stack starts at the panic, without the recovery's own frames:\n%s", r.Stack)
 			assert.Nil(t, r.Unwrap())
 		}},
 		{"panic with error", func() error { panic(fmt.Errorf("wrapped: %w", io.EOF)) }, func(t *testing.T, err error) {
@@ -69,12 +77,13 @@ func TestCatch(t *testing.T) {
 			var pn *runtime.PanicNilError
 			assert.ErrorAs(t, err, &pn)
 		}},
-		{"goexit", func() error { runtime.Goexit(); return nil }, func(t *testing.T, err error) {
+		{"goexit", goexitingTaskFrame, func(t *testing.T, err error) {
 			var r *panics.Recovered
 			require.ErrorAs(t, err, &r)
 			assert.True(t, r.Goexit)
 			assert.Nil(t, r.Value)
 			assert.Contains(t, err.Error(), "Goexit")
+			assert.Contains(t, err.Error(), "goexitingTaskFrame")
 		}},
 	}
 	for _, tt := range tests {
@@ -97,4 +106,21 @@ func TestRepanicKeepsOriginalStack(t *testing.T) {
 		assert.True(t, strings.Contains(got.Error(), "panickingTaskFrame"))
 	}()
 	r.Repanic()
+}
+
+// TestRepanicCrashOutput checks what a program that does not recover prints:
+// the runtime's "panic: " once, the value, and the frames of the goroutine
+// where the panic first happened.
+func TestRepanicCrashOutput(t *testing.T) {
+	if os.Getenv("PANICS_CRASH") == "1" {
+		r := catchIn(panickingTaskFrame).(*panics.Recovered)
+		r.Repanic()
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRepanicCrashOutput$")
+	cmd.Env = append(os.Environ(), "PANICS_CRASH=1")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the child crashes")
+	assert.Contains(t, string(out), "panic: boom [recovered]\n")
+	assert.NotContains(t, string(out), "panic: panic:")
+	assert.Contains(t, string(out), "panickingTaskFrame")
 }
