@@ -22,13 +22,17 @@ import (
 // A Budget is safe for concurrent use and takes no lock: each first try and
 // each retry is one or a few atomic operations. Share one Budget between the
 // policies that call the same dependency; attach it with WithBudget.
+//
+// The floor measures time with time.Now. Under testing/synctest, where each
+// bubble has a clock of its own, use a Budget inside one bubble only (or
+// outside every bubble); it may be made before the bubble starts.
 type Budget struct {
 	credit   atomic.Int64 // in units; one retry costs unit
 	earn     int64        // units earned by a first try
 	capacity int64        // most units credit may hold
 
 	interval int64        // ns between floor retries; 0 when there is no floor
-	tat      atomic.Int64 // floor's theoretical arrival time, ns since epoch (GCRA)
+	tat      atomic.Int64 // floor's theoretical arrival time, ns since epoch (GCRA); MinInt64 before the first
 	epoch    time.Time
 }
 
@@ -54,6 +58,10 @@ func NewBudget(ratio float64, minPerSecond int) *Budget {
 	if minPerSecond > 0 {
 		b.interval = max(int64(time.Second)/int64(minPerSecond), 1)
 	}
+	// The first floor retry is measured from now, whatever the clock says
+	// (a Budget made outside a synctest bubble and used inside sees a
+	// clock far before epoch).
+	b.tat.Store(math.MinInt64)
 	return b
 }
 

@@ -79,15 +79,6 @@ func (h *history) add(err error) {
 	h.n++
 }
 
-// last returns the error added last.
-func (h *history) last() error {
-	const half = historySize / 2
-	if h.n <= historySize {
-		return h.buf[h.n-1]
-	}
-	return h.buf[half+(h.n-1-half)%half]
-}
-
 // fail builds the *Error for a loop that stopped for cause after h.n tries.
 func (h *history) fail(cause, ctxErr error) *Error {
 	const half = historySize / 2

@@ -125,8 +125,9 @@ func DecorrelatedJitter() Option {
 }
 
 // If sets which errors are retried: an error for which retryable returns false
-// ends Do at once, which returns that error as is. By default every error is
-// retried except a Permanent one. Whatever If says, Do never retries once its
+// ends Do at once, which returns that error as is. An error made by After is
+// passed to retryable without its marker, as After's err. By default every
+// error is retried except a Permanent one. Whatever If says, Do never retries once its
 // context is done, and never retries a Permanent error.
 //
 // Context errors need no special case: when ctx is done Do stops anyway, and
@@ -148,6 +149,10 @@ type Event struct {
 	Err error
 	// Delay is how long Do will now wait before the next try.
 	Delay time.Duration
+	// After reports whether Delay was asked for by the try with After (for
+	// Transport, a Retry-After header), capped by CapAfter if given, instead
+	// of computed by the policy.
+	After bool
 }
 
 // OnRetry calls fn before each retry that will actually happen, after every

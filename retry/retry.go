@@ -138,10 +138,11 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 		if perm {
 			return unmark(err)
 		}
+		err = unmark(err)
 		if p.retryIf != nil && !p.retryIf(err) {
-			return unmark(err)
+			return err
 		}
-		h.add(unmark(err))
+		h.add(err)
 		if ctx.Err() != nil {
 			return h.fail(context.Cause(ctx), ctx.Err())
 		}
@@ -170,7 +171,7 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 			return h.fail(ErrBudgetExhausted, nil)
 		}
 		if p.onRetry != nil {
-			p.onRetry(Event{Attempt: h.n, Err: h.last(), Delay: d})
+			p.onRetry(Event{Attempt: h.n, Err: err, Delay: d, After: a != nil})
 		}
 
 		if d > 0 {

@@ -673,3 +673,82 @@ func TestAllocs(t *testing.T) {
 	assert.Equal(t, calls(zero, 2)+timer, calls(sleepy, 2))
 	assert.Equal(t, calls(zero, 2)+timer, calls(sleepy, 8))
 }
+
+// TestEventAfter checks that OnRetry tells a delay asked for with After from
+// one the policy computed, capped or not.
+func TestEventAfter(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name string
+		opts []retry.Option
+		want []retry.Event
+	}{
+		{"honoured", nil, []retry.Event{
+			{Attempt: 1, Err: errBoom, Delay: 5 * s, After: true},
+			{Attempt: 2, Err: errBoom, Delay: s},
+		}},
+		{"capped", []retry.Option{retry.CapAfter()}, []retry.Event{
+			{Attempt: 1, Err: errBoom, Delay: s, After: true},
+			{Attempt: 2, Err: errBoom, Delay: s},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var got []retry.Event
+				opts := append([]retry.Option{retry.Constant(s), retry.OnRetry(func(e retry.Event) { got = append(got, e) })}, tt.opts...)
+				tries := 0
+				err := retry.New(opts...).Do(t.Context(), func(context.Context) error {
+					switch tries++; tries {
+					case 1:
+						return retry.After(5*s, errBoom)
+					case 2:
+						return errBoom
+					}
+					return nil
+				})
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, got)
+			})
+		})
+	}
+}
+
+// TestIfSeesUnmarked checks that If is asked about the error given to After,
+// not about the marker around it, as Event.Err and Error.Errors are.
+func TestIfSeesUnmarked(t *testing.T) {
+	var seen []error
+	p := retry.New(retry.Constant(0), retry.If(func(err error) bool {
+		seen = append(seen, err)
+		return err == errBoom
+	}))
+	tries := 0
+	err := p.Do(context.Background(), func(context.Context) error {
+		if tries++; tries == 1 {
+			return retry.After(0, errBoom)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, tries)
+	assert.Equal(t, []error{errBoom}, seen)
+}
+
+// TestBudgetMadeOutsideBubble checks that the floor of a Budget made before
+// a synctest bubble started still admits retries inside it: the floor
+// depends only on the time between withdrawals, not on when NewBudget ran.
+func TestBudgetMadeOutsideBubble(t *testing.T) {
+	b := retry.NewBudget(0.001, 1)
+	synctest.Test(t, func(t *testing.T) {
+		p := retry.New(retry.Attempts(2), retry.Constant(0), retry.WithBudget(b))
+		retried := func() bool {
+			calls := 0
+			_ = p.Do(t.Context(), failing(100, &calls))
+			return calls == 2
+		}
+		assert.True(t, retried(), "the floor's burst")
+		assert.False(t, retried())
+		time.Sleep(time.Second)
+		assert.True(t, retried(), "one retry per second")
+	})
+}
