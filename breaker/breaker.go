@@ -61,12 +61,16 @@ func (e *OpenError) Wait() time.Duration {
 	return max(0, time.Until(e.probe))
 }
 
-// Error describes the rejection.
+// Error describes the rejection, with the time until the next probe
+// rounded up to the millisecond.
 func (e *OpenError) Error() string {
-	if e.State == HalfOpen {
+	switch {
+	case e.State == HalfOpen:
 		return "breaker: open (half-open, every probe slot taken)"
+	case e.probe.IsZero():
+		return "breaker: open (held open until Reset)"
 	}
-	return fmt.Sprintf("breaker: open (next probe in %v)", e.Wait())
+	return fmt.Sprintf("breaker: open (next probe in %v)", (e.Wait() + time.Millisecond - 1).Truncate(time.Millisecond))
 }
 
 // errHalfOpenFull is the rejection of a half-open breaker: it has no fields

@@ -503,9 +503,25 @@ func TestForceOpenAndReset(t *testing.T) {
 }
 
 func TestOpenErrorMessage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := breaker.New(breaker.ConsecutiveFailures(1), breaker.OpenFor(300*time.Millisecond))
+		call(b, errBoom)
+		tests := []struct {
+			sleep time.Duration
+			want  string
+		}{
+			{58_741 * time.Nanosecond, "breaker: open (next probe in 300ms)"}, // 299.941259ms, rounded up
+			{941_259 * time.Nanosecond, "breaker: open (next probe in 299ms)"},
+			{299*time.Millisecond - 1, "breaker: open (next probe in 1ms)"}, // 1ns
+		}
+		for _, tt := range tests {
+			time.Sleep(tt.sleep)
+			assert.EqualError(t, b.Do(context.Background(), ok), tt.want)
+		}
+	})
 	b := breaker.New()
 	b.ForceOpen()
-	assert.EqualError(t, b.Do(context.Background(), ok), "breaker: open (next probe in 1m0s)")
+	assert.EqualError(t, b.Do(context.Background(), ok), "breaker: open (held open until Reset)")
 	assert.Equal(t, "breaker: open (half-open, every probe slot taken)", (&breaker.OpenError{State: breaker.HalfOpen}).Error())
 	assert.Zero(t, (&breaker.OpenError{State: breaker.HalfOpen}).Wait())
 	assert.NotErrorIs(t, &breaker.OpenError{}, errBoom)
@@ -569,10 +585,11 @@ func TestOnStateChangeConcurrent(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		state := b.State() // before mu: State may deliver a transition itself
 		mu.Lock()
 		defer mu.Unlock()
 		assert.Greater(t, len(chain), 10, "too few transitions to test anything")
-		assert.Equal(t, b.State(), chain[len(chain)-1], "the last transition delivered is to the current state")
+		assert.Equal(t, state, chain[len(chain)-1], "the last transition delivered is to the current state")
 	})
 }
 

@@ -10,7 +10,8 @@ import (
 )
 
 // Inf is the rate of a limiter that admits every event at once, whatever its
-// burst: NewRate(Inf, 1).AllowN(n) is true for every n >= 0.
+// burst: NewRate(Inf, 1).AllowN(n) is true for every n >= 0. NewRate treats
+// math.Inf(1) as Inf too.
 const Inf = math.MaxFloat64
 
 // ErrRateExceeded reports that a rate limiter refused an event: WaitN was
@@ -64,7 +65,7 @@ func NewRate(perSecond float64, burst int) *Rate {
 		panic(fmt.Sprintf("limiter: NewRate(%v, %d): burst must be at least 1", perSecond, burst))
 	}
 	r := &Rate{burst: burst, epoch: time.Now()}
-	if perSecond == Inf {
+	if perSecond >= Inf { // math.Inf(1) too
 		return r
 	}
 	t := max(1, math.Round(float64(time.Second)/perSecond))
@@ -107,10 +108,12 @@ func (r *Rate) Wait(ctx context.Context) error { return r.WaitN(ctx, 1) }
 
 // WaitN blocks until n events may happen, records them, and returns nil.
 // Events are granted in the order WaitN is called, each sleeping exactly as
-// long as its turn needs. If ctx ends first, WaitN returns context.Cause(ctx)
-// at once and gives back its reservation when no later caller has reserved
-// behind it (giving back a reservation in the middle of the queue could let
-// events bunch up beyond the limit, so that one is forfeited instead).
+// long as its turn needs. If ctx ends before the wait does, WaitN returns
+// context.Cause(ctx) at once and gives back its reservation when no later
+// caller has reserved behind it (giving back a reservation in the middle of
+// the queue could let events bunch up beyond the limit, so that one is
+// forfeited instead); if ctx ends at the very moment the wait does (a
+// deadline the wait just reaches), the events are granted.
 // WaitN returns an error matching ErrRateExceeded without waiting if n >
 // Burst(), or if the wait would end after ctx's deadline; it returns an error
 // if n is negative. WaitN(ctx, 0) only checks ctx.
@@ -148,8 +151,8 @@ func (r *Rate) reserve(ctx context.Context, n int) (tat, wait int64, err error) 
 }
 
 // sleep waits for wait > 0 ns, the delay of a reservation that moved tat to tat
-// by adding inc. If ctx ends first it gives the reservation back when that is
-// safe and returns ctx's cause.
+// by adding inc. If ctx ends before the wait does it gives the reservation
+// back when that is safe and returns ctx's cause.
 func (r *Rate) sleep(ctx context.Context, tat, inc, wait int64) error {
 	t := time.NewTimer(time.Duration(wait))
 	defer t.Stop()
@@ -157,6 +160,9 @@ func (r *Rate) sleep(ctx context.Context, tat, inc, wait int64) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
+		if r.now() >= tat-r.tolerance {
+			return nil // the wait ended as ctx did (a deadline it reaches): the events are ours
+		}
 		r.giveBack(tat, inc)
 		return context.Cause(ctx)
 	}

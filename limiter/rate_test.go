@@ -3,6 +3,7 @@ package limiter_test
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -213,6 +214,7 @@ func TestRateInf(t *testing.T) {
 	}
 	assert.NoError(t, r.WaitN(context.Background(), 1_000_000))
 	assert.True(t, limiter.NewRate(limiter.Every(0), 1).Allow())
+	assert.True(t, limiter.NewRate(math.Inf(1), 1).AllowN(2), "math.Inf(1) is Inf too")
 }
 
 // TestRateConcurrentAllow hammers one limiter from many goroutines while the

@@ -212,7 +212,9 @@ func (s *Semaphore) TryAcquire(w int64) bool {
 
 // Release gives back w permits and wakes the waiters at the head of the
 // queue that now fit. It panics if w is less than 1 or more than the permits
-// held.
+// held. Releasing more than held is a bug in the caller: Release restores
+// the count before it panics, but an Acquire or TryAcquire running at that
+// moment may have been admitted beyond the limit.
 func (s *Semaphore) Release(w int64) {
 	// One atomic add, even while waiters are queued (semLocked set): the
 	// lock's holder only ever sees more permits free than it counted on, and
