@@ -34,10 +34,12 @@ var ErrDone = errors.New("group: Wait has returned")
 // GoNamed is wrapped so that its message names the task.
 //
 // Panics. A panic in a task is captured with the task's stack, cancels the
-// group's context (in every mode) and is re-raised by Wait in the caller's
-// goroutine as a *PanicError, whose message holds the original value and the
-// task's stack. With PanicAsError it is returned as an error instead. A task
-// that calls runtime.Goexit is reported the same way, with Goexit set.
+// group's context (even with KeepGoing) and is re-raised by Wait in the
+// caller's goroutine as a *PanicError, whose message holds the original value
+// and the task's stack. With PanicAsError it is instead an error like any
+// other: it cancels the group's context unless KeepGoing, and Wait returns
+// it. A task that calls runtime.Goexit is reported the same way, with Goexit
+// set.
 //
 // Limit and nesting. With Limit(n), Go blocks while n tasks are running,
 // and the tasks run on at most n worker goroutines, which take the next task
@@ -333,9 +335,10 @@ func (g *Group) report(err error, echo, raise bool) {
 
 // Wait blocks until every task has returned, including tasks started by
 // other tasks while Wait waits, and every goroutine the group started has
-// done its last work (idle workers have ended). It then cancels the group's context (with cause ErrDone unless it
-// was cancelled before) and returns the group's error: the first failure, or
-// with KeepGoing all failures joined, or nil.
+// done its last work (idle workers have ended). It then cancels the group's
+// context (with cause ErrDone unless it was cancelled before) and returns the
+// group's error: the first failure, or with KeepGoing all failures joined, or
+// nil.
 //
 // If a task panicked or called runtime.Goexit, and PanicAsError was not
 // given, Wait panics with that task's *PanicError instead (the first one).

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/pprof"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -327,9 +326,6 @@ func TestGroupLimitNeverExceeded(t *testing.T) {
 		g.Go(func(context.Context) error {
 			c := cur.Add(1)
 			for p := peak.Load(); c > p && !peak.CompareAndSwap(p, c); p = peak.Load() {
-			}
-			if s := g.Stats(); s.Running > limit {
-				t.Errorf("Stats().Running = %d > %d", s.Running, limit)
 			}
 			runtime.Gosched()
 			ran.Add(1)
@@ -702,7 +698,13 @@ func TestGroupStress(t *testing.T) {
 			assert.Equal(t, int(failed.Load()), s.Failed)
 			if round%2 == 1 {
 				assert.ErrorIs(t, err, errStop, "KeepGoing: the cancellation is among the errors")
-				assert.Equal(t, 1, strings.Count(err.Error(), errStop.Error()), "the cause is reported once")
+				stops := 0
+				for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+					if errors.Is(e, errStop) {
+						stops++
+					}
+				}
+				assert.Equal(t, 1, stops, "the cause is reported once")
 			}
 		})
 	}
