@@ -116,7 +116,11 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 		retry.Attempts(3),
 		retry.Exponential(10*time.Millisecond, 100*time.Millisecond),
 		retry.OnRetry(func(e retry.Event) {
-			logf("  retry: try %d failed (%v); next try in %v\n", e.Attempt, e.Err, e.Delay.Round(time.Millisecond))
+			why := "backoff"
+			if e.After {
+				why = "the server's Retry-After"
+			}
+			logf("  retry: try %d failed (%v); next try in %v (%s)\n", e.Attempt, e.Err, e.Delay.Round(time.Millisecond), why)
 			mu.Lock()
 			rep.retries = append(rep.retries, e)
 			mu.Unlock()

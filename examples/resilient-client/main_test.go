@@ -30,7 +30,7 @@ func TestRun(t *testing.T) {
 	assert.GreaterOrEqual(t, rep.retryAfter, time.Second)
 	var sawRetryAfter, sawTimeout bool
 	for _, e := range rep.retries {
-		sawRetryAfter = sawRetryAfter || e.Delay == time.Second
+		sawRetryAfter = sawRetryAfter || (e.After && e.Delay == time.Second)
 		sawTimeout = sawTimeout || errors.Is(e.Err, timeout.ErrTimeout)
 	}
 	assert.True(t, sawRetryAfter, "no retry waited the 1s the server asked for")
