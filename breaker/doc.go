@@ -40,8 +40,8 @@
 // only ConsecutiveFailures is configured). The clock is read only for
 // SlowCalls (to time the call) and TimeWindow (to find its bucket).
 // Failures, slow calls and transitions take a lock; Open rejections take none
-// and allocate nothing. Allow allocates one small closure per call; Do and
-// Get allocate nothing.
+// and allocate nothing. Allow allocates its done function (two small
+// objects) per call; Do and Get allocate nothing.
 //
 // Transport applies a Breaker to an http.RoundTripper.
 package breaker
