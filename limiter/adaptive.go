@@ -36,7 +36,13 @@ type Adaptive struct {
 	roundN   int           // samples in the current round (Gradient only)
 	roundRTT time.Duration // their total latency
 	lastDrop time.Time     // when the limit last backed off
+	// pending holds the changes not yet given to OnLimitChange, and
+	// delivering is set while a goroutine gives them (see deliver).
+	pending    []limitChange
+	delivering bool
 }
+
+type limitChange struct{ old, new int }
 
 // AdaptiveOption configures NewAdaptive.
 type AdaptiveOption func(*adaptConfig)
@@ -108,9 +114,11 @@ func Backoff(ratio float64) AdaptiveOption {
 }
 
 // OnLimitChange registers fn to be called with the old and new limit each
-// time the limit changes. Calls are made one at a time, in order, from the
-// done function whose sample changed the limit; fn must not call that done
-// function's Adaptive other than its Limit method. It panics if fn is nil.
+// time the limit changes: once per change, in the order of the changes, one
+// call at a time, with no lock held (fn may use the Adaptive, done functions
+// included). fn runs in a done function: the one whose sample changed the
+// limit, or, while another goroutine is running fn, that goroutine. It
+// panics if fn is nil.
 func OnLimitChange(fn func(old, new int)) AdaptiveOption {
 	if fn == nil {
 		panic("limiter: OnLimitChange(nil): fn must not be nil")
@@ -182,7 +190,16 @@ func (a *Adaptive) sample(start time.Time, err error) {
 	}
 
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	changed := a.adjustLocked(start, now, rtt, drop, inflight)
+	a.mu.Unlock()
+	if changed {
+		a.deliver()
+	}
+}
+
+// adjustLocked updates the limit for one sample, and reports whether it
+// queued a change for OnLimitChange. a.mu must be held.
+func (a *Adaptive) adjustLocked(start, now time.Time, rtt time.Duration, drop bool, inflight float64) bool {
 	if a.cfg.tolerance > 0 && !drop && (a.minRTT == 0 || rtt < a.minRTT) {
 		a.minRTT = max(rtt, 1)
 	}
@@ -192,19 +209,19 @@ func (a *Adaptive) sample(start time.Time, err error) {
 		// Back off once per round trip: calls started before the last
 		// back-off saw the old limit and say nothing about the new one.
 		if start.Before(a.lastDrop) {
-			return
+			return false
 		}
 		a.lastDrop = now
 		est *= a.cfg.backoff
 	case 2*inflight < est:
-		return // too little use to tell whether more would do
+		return false // too little use to tell whether more would do
 	case a.cfg.tolerance == 0:
 		est += 1 / est
 	default:
 		a.roundN++
 		a.roundRTT += rtt
 		if a.roundN < int(est) {
-			return
+			return false
 		}
 		mean := a.roundRTT / time.Duration(a.roundN)
 		a.roundN, a.roundRTT = 0, 0
@@ -215,11 +232,42 @@ func (a *Adaptive) sample(start time.Time, err error) {
 	a.estimate = est
 	n, old := int64(est), a.limit.Load()
 	if n == old {
-		return
+		return false
 	}
 	a.sem.SetLimit(n)
 	a.limit.Store(n)
-	if a.cfg.onChange != nil {
-		a.cfg.onChange(int(old), int(n))
+	if a.cfg.onChange == nil {
+		return false
 	}
+	a.pending = append(a.pending, limitChange{int(old), int(n)})
+	return true
+}
+
+// deliver gives the pending changes to OnLimitChange, in order, unless
+// another goroutine is already doing so (it will give them).
+func (a *Adaptive) deliver() {
+	for {
+		a.mu.Lock()
+		if a.delivering || len(a.pending) == 0 {
+			a.mu.Unlock()
+			return
+		}
+		c := a.pending[0]
+		a.pending = a.pending[1:]
+		if len(a.pending) == 0 {
+			a.pending = nil
+		}
+		a.delivering = true
+		a.mu.Unlock()
+		a.notify(c)
+	}
+}
+
+func (a *Adaptive) notify(c limitChange) {
+	defer func() {
+		a.mu.Lock()
+		a.delivering = false
+		a.mu.Unlock()
+	}()
+	a.cfg.onChange(c.old, c.new)
 }

@@ -237,3 +237,32 @@ func TestAdaptiveDoneTwiceReleasesOnce(t *testing.T) {
 	done2(nil)
 	assert.EqualValues(t, 0, a.Stats().Held)
 }
+
+// TestAdaptiveOnLimitChangeMayCallBack checks that OnLimitChange runs with
+// no lock held: the hook makes a failing call of its own, whose sample takes
+// the lock and changes the limit again, without deadlocking, and each change
+// is seen once, in order.
+func TestAdaptiveOnLimitChangeMayCallBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			a       *limiter.Adaptive
+			changes []string
+		)
+		overloaded := errors.New("overloaded")
+		a = limiter.NewAdaptive(limiter.InitialLimit(10),
+			limiter.OnLimitChange(func(old, new int) {
+				changes = append(changes, fmt.Sprint(old, "->", new))
+				if len(changes) == 1 {
+					done, err := a.Acquire(context.Background())
+					require.NoError(t, err)
+					done(overloaded) // started after the first back-off: backs off again
+				}
+			}))
+		done, err := a.Acquire(context.Background())
+		require.NoError(t, err)
+		time.Sleep(time.Millisecond)
+		done(overloaded)
+		assert.Equal(t, []string{"10->9", "9->8"}, changes)
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 8}, a.Stats())
+	})
+}
