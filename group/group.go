@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/weftgo/weft/internal/panics"
 )
@@ -251,6 +253,14 @@ func (g *Group) runNamed(fn func(context.Context) error, name string) {
 	panics.Catch(&err, func() error { e := fn(g.ctx); caught = false; return e })
 }
 
+// A worker samples the duration of one task in slowSample; when tasks take
+// longer than slowTask, a yield (a few hundred ns) costs less than leaving
+// the Go caller it woke waiting behind the next task.
+const (
+	slowSample = 64
+	slowTask   = 2 * time.Microsecond
+)
+
 // worker runs t, then the tasks Go hands it, until Wait closes tasks.
 func (g *Group) worker(t groupTask) {
 	if g.cfg.name != "" {
@@ -266,19 +276,37 @@ func (g *Group) worker(t groupTask) {
 		}
 		g.wg.Done()
 	}()
+	var ran uint  // tasks run, for sampling their duration
+	var slow bool // the last sampled task took longer than slowTask
+	var begun time.Time
 	for {
 		if t.fn != nil {
+			sample := ran%slowSample == 0
+			if sample {
+				begun = time.Now()
+			}
 			caught := true
 			panics.Catch(&err, func() error { e := t.fn(g.ctx); caught = false; return e })
 			if err != nil {
 				g.record(err, t.name, caught)
 			}
 			t.fn = nil
+			if sample {
+				slow = time.Since(begun) > slowTask
+			}
+			ran++
 			g.finish()
 		}
 		var ok bool
 		if t, ok = <-g.tasks; !ok {
 			return
+		}
+		if slow && g.blocked.Load() != 0 {
+			// The task came from a Go call blocked at the limit, which the
+			// receive made runnable on this P, behind this worker: yield so
+			// that it runs now and is blocked again, ready for the next
+			// worker to finish, rather than after the task just taken.
+			runtime.Gosched()
 		}
 	}
 }
