@@ -22,30 +22,24 @@ import (
 // (set by make test-redis), or one TestMain starts for the run.
 var redisURL string
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
+func TestMain(m *testing.M) {
 	redisURL = os.Getenv("WEFT_REDIS_URL")
-	var code int
 	if redisURL != "" {
-		code = m.Run()
-	} else {
-		s, err := startServer("")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		redisURL = s.url
-		code = m.Run()
-		s.close() // before goleak looks: exec keeps a goroutine per process
+		goleak.VerifyTestMain(m)
+		return
 	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			return 1
-		}
+	s, err := startServer("")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	return code
+	redisURL = s.url
+	// os/exec keeps a goroutine for the server's process until it is
+	// stopped, which Cleanup does after the check: ignore what runs now.
+	goleak.VerifyTestMain(m, goleak.IgnoreCurrent(), goleak.Cleanup(func(code int) {
+		s.close()
+		os.Exit(code)
+	}))
 }
 
 // runID and keyCount make newKey's keys unique across runs and calls.
