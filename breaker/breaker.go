@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/weftgo/weft/internal/notify"
 )
 
 // State is the state of a Breaker.
@@ -138,8 +140,10 @@ type Breaker struct {
 	admitted   int           // HalfOpen: probes admitted and not ignored
 	succeeded  int           // HalfOpen: probes that succeeded
 	slowProbes int           // HalfOpen: probes that were slow
-	pending    []transition  // transitions not yet given to OnStateChange
-	delivering bool          // a goroutine is calling OnStateChange
+
+	// changes holds transitions for OnStateChange: pushed under mu, in
+	// transition order, and delivered by deliver with no lock held.
+	changes notify.Queue[transition]
 }
 
 type transition struct{ from, to State }
@@ -483,37 +487,14 @@ func (b *Breaker) setLocked(to State, now int64) {
 	b.admitted, b.succeeded, b.slowProbes = 0, 0, 0
 	b.word.Store((w+stateMask+1)&^stateMask | uint64(to))
 	if from != to && b.cfg.onChange != nil {
-		b.pending = append(b.pending, transition{from, to})
+		b.changes.Push(transition{from, to})
 	}
 }
 
 // deliver calls OnStateChange for the pending transitions, in order, unless
 // another goroutine is already doing so (it will deliver them).
 func (b *Breaker) deliver() {
-	for {
-		b.mu.Lock()
-		if b.delivering || len(b.pending) == 0 {
-			b.mu.Unlock()
-			return
-		}
-		tr := b.pending[0]
-		b.pending = b.pending[1:]
-		if len(b.pending) == 0 {
-			b.pending = nil
-		}
-		b.delivering = true
-		b.mu.Unlock()
-		b.notify(tr)
-	}
-}
-
-func (b *Breaker) notify(tr transition) {
-	defer func() {
-		b.mu.Lock()
-		b.delivering = false
-		b.mu.Unlock()
-	}()
-	b.cfg.onChange(tr.from, tr.to)
+	b.changes.Deliver(func(tr transition) { b.cfg.onChange(tr.from, tr.to) })
 }
 
 // State returns the breaker's current state. An Open breaker whose open

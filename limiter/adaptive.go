@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/weftgo/weft/internal/notify"
 )
 
 // Adaptive is a concurrency limit that follows what the protected resource
@@ -36,10 +38,10 @@ type Adaptive struct {
 	roundN   int           // samples in the current round (Gradient only)
 	roundRTT time.Duration // their total latency
 	lastDrop time.Time     // when the limit last backed off
-	// pending holds the changes not yet given to OnLimitChange, and
-	// delivering is set while a goroutine gives them (see deliver).
-	pending    []limitChange
-	delivering bool
+
+	// changes holds limit changes for OnLimitChange: pushed under mu, in
+	// order, and delivered by deliver with no lock held.
+	changes notify.Queue[limitChange]
 }
 
 type limitChange struct{ old, new int }
@@ -239,35 +241,12 @@ func (a *Adaptive) adjustLocked(start, now time.Time, rtt time.Duration, drop bo
 	if a.cfg.onChange == nil {
 		return false
 	}
-	a.pending = append(a.pending, limitChange{int(old), int(n)})
+	a.changes.Push(limitChange{int(old), int(n)})
 	return true
 }
 
 // deliver gives the pending changes to OnLimitChange, in order, unless
 // another goroutine is already doing so (it will give them).
 func (a *Adaptive) deliver() {
-	for {
-		a.mu.Lock()
-		if a.delivering || len(a.pending) == 0 {
-			a.mu.Unlock()
-			return
-		}
-		c := a.pending[0]
-		a.pending = a.pending[1:]
-		if len(a.pending) == 0 {
-			a.pending = nil
-		}
-		a.delivering = true
-		a.mu.Unlock()
-		a.notify(c)
-	}
-}
-
-func (a *Adaptive) notify(c limitChange) {
-	defer func() {
-		a.mu.Lock()
-		a.delivering = false
-		a.mu.Unlock()
-	}()
-	a.cfg.onChange(c.old, c.new)
+	a.changes.Deliver(func(c limitChange) { a.cfg.onChange(c.old, c.new) })
 }
