@@ -326,7 +326,7 @@ func (g *Group) record(err error, name string, caught bool) {
 		g.report(err, false, !g.cfg.panicAsError)
 		return
 	}
-	if g.ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	if cancelEcho(g.ctx, err) {
 		g.report(context.Cause(g.ctx), true, false)
 		return
 	}
@@ -334,6 +334,13 @@ func (g *Group) record(err error, name string, caught bool) {
 		err = &taskError{name, err}
 	}
 	g.report(err, false, false)
+}
+
+// cancelEcho reports whether err is only ctx's cancellation echoing back
+// from a task: context.Canceled or context.DeadlineExceeded once ctx is done.
+// Group, Map, ForEach and MapSeq report such errors as ctx's cause, once.
+func cancelEcho(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 // report adds err to the group's failures. echo says err is the cause of the

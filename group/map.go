@@ -206,7 +206,7 @@ func (g *gather[In, Out]) loop(s *span) {
 // fail applies the error policy to item i's error and reports whether the
 // worker should go on.
 func (g *gather[In, Out]) fail(i int, err error) bool {
-	if gatherEcho(g.ctx, err) {
+	if cancelEcho(g.ctx, err) {
 		g.stop()
 		return false
 	}
@@ -260,10 +260,4 @@ func (g *gather[In, Out]) stop() {
 	} else if g.err == nil {
 		g.err = cause
 	}
-}
-
-// gatherEcho reports whether err is only ctx's cancellation echoing back from
-// fn: context.Canceled or context.DeadlineExceeded once ctx is done.
-func gatherEcho(ctx context.Context, err error) bool {
-	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }

@@ -130,7 +130,7 @@ func (s *stream[In, Out]) run(next func() (In, bool), yield func(Out, error) boo
 			if s.panicked.Load() != nil {
 				return
 			}
-			if skipped || gatherEcho(s.ctx, err) {
+			if skipped || cancelEcho(s.ctx, err) {
 				yield(out, context.Cause(s.ctx))
 				return
 			}
