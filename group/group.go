@@ -396,10 +396,10 @@ func (g *Group) Wait() error {
 	}
 	g.mu.Unlock()
 	g.idle.Wait()
+	// No Go call is under way (it would be pending): one made from now on
+	// panics before it could send on tasks, which is closed next.
+	g.waited.Store(true)
 	if g.tasks != nil {
-		// No Go call is under way (it would be pending), so none can send
-		// on the closed channel; one made later panics before sending.
-		g.waited.Store(true)
 		g.mu.Lock()
 		if !g.closed {
 			g.closed = true
@@ -408,7 +408,6 @@ func (g *Group) Wait() error {
 		g.mu.Unlock()
 		g.wg.Wait()
 	}
-	g.waited.Store(true)
 	g.cancel(ErrDone)
 	g.mu.Lock()
 	p, err := g.panicked, g.err
