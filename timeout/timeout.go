@@ -88,11 +88,7 @@ func Do(ctx context.Context, d time.Duration, fn func(ctx context.Context) error
 	}
 	tctx, cancel := context.WithTimeoutCause(ctx, d, ErrTimeout)
 	defer cancel()
-	err := fn(tctx)
-	if err != nil && ours(ctx, tctx) {
-		return &Error{Duration: d, Err: err}
-	}
-	return err
+	return wrap(ctx, tctx, d, fn(tctx))
 }
 
 // Get is Do for a function that returns a value: it calls fn in the calling
@@ -110,10 +106,7 @@ func Get[T any](ctx context.Context, d time.Duration, fn func(ctx context.Contex
 	tctx, cancel := context.WithTimeoutCause(ctx, d, ErrTimeout)
 	defer cancel()
 	v, err := fn(tctx)
-	if err != nil && ours(ctx, tctx) {
-		return v, &Error{Duration: d, Err: err}
-	}
-	return v, err
+	return v, wrap(ctx, tctx, d, err)
 }
 
 // expired is the result of a call whose time limit d is not positive.
@@ -122,6 +115,16 @@ func expired(ctx context.Context, d time.Duration) error {
 		return context.Cause(ctx)
 	}
 	return &Error{Duration: d}
+}
+
+// wrap returns err, as an *Error for the time limit d when ctx, made from
+// parent by WithTimeoutCause(parent, d, ErrTimeout), ended by its own
+// deadline (see ours). A nil err stays nil.
+func wrap(parent, ctx context.Context, d time.Duration, err error) error {
+	if err != nil && ours(parent, ctx) {
+		return &Error{Duration: d, Err: err}
+	}
+	return err
 }
 
 // ours reports whether ctx, made from parent by WithTimeoutCause(parent, d,

@@ -43,9 +43,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeoutCause(parent, t.d, ErrTimeout)
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
-		if ours(parent, ctx) {
-			err = &Error{Duration: t.d, Err: err}
-		}
+		err = wrap(parent, ctx, t.d, err)
 		cancel()
 		return nil, err
 	}
@@ -76,8 +74,8 @@ type body struct {
 // the request's deadline passed.
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF && ours(b.parent, b.ctx) {
-		err = &Error{Duration: b.d, Err: err}
+	if err != io.EOF {
+		err = wrap(b.parent, b.ctx, b.d, err)
 	}
 	return n, err
 }
