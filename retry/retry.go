@@ -44,9 +44,6 @@ func New(opts ...Option) *Policy {
 	for _, opt := range opts {
 		opt(&p.config)
 	}
-	if !p.exponential {
-		p.mult = 1
-	}
 	if p.jitter == jitterDefault {
 		p.jitter = jitterNone
 		if p.exponential {
