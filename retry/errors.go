@@ -34,8 +34,8 @@ type Error struct {
 	// stored without the After marker.
 	Errors []error
 
-	ctxErr error    // ctx.Err() when it differs from Cause
-	buf    [8]error // backs Errors
+	ctxErr error              // ctx.Err() when it differs from Cause
+	buf    [historySize]error // backs Errors
 }
 
 // Error returns the cause, the number of tries and the last try's message.
