@@ -27,9 +27,8 @@ import (
 // An Adaptive must be created with NewAdaptive. It is safe for concurrent
 // use.
 type Adaptive struct {
-	sem   *Semaphore
-	limit atomic.Int64 // the semaphore's limit, for Limit
-	cfg   adaptConfig
+	sem *Semaphore // its limit is the Adaptive's
+	cfg adaptConfig
 
 	mu sync.Mutex
 	// mu guards the fields below.
@@ -145,9 +144,7 @@ func NewAdaptive(opts ...AdaptiveOption) *Adaptive {
 		panic(fmt.Sprintf("limiter: NewAdaptive: MinLimit(%d) exceeds MaxLimit(%d)", cfg.min, cfg.max))
 	}
 	n := min(max(cfg.initial, cfg.min), cfg.max)
-	a := &Adaptive{sem: NewSemaphore(int64(n)), cfg: cfg, estimate: float64(n)}
-	a.limit.Store(int64(n))
-	return a
+	return &Adaptive{sem: NewSemaphore(int64(n)), cfg: cfg, estimate: float64(n)}
 }
 
 // Acquire waits for a slot under the current limit, FIFO, and returns a done
@@ -171,7 +168,7 @@ func (a *Adaptive) Acquire(ctx context.Context) (done func(err error), err error
 }
 
 // Limit returns the current limit.
-func (a *Adaptive) Limit() int { return int(a.limit.Load()) }
+func (a *Adaptive) Limit() int { return int(a.sem.size.Load()) }
 
 // Stats returns a snapshot of the underlying semaphore: the current limit,
 // the calls in flight (Held) and the callers waiting (Waiters).
@@ -187,7 +184,7 @@ func (a *Adaptive) sample(start time.Time, err error) {
 	}
 	rtt := now.Sub(start)
 	drop := err != nil || (a.cfg.maxLatency > 0 && rtt > a.cfg.maxLatency)
-	if !drop && a.cfg.tolerance == 0 && 2*inflight < float64(a.limit.Load()) {
+	if !drop && a.cfg.tolerance == 0 && 2*inflight < float64(a.sem.size.Load()) {
 		return // the common case under light load: nothing to learn, no lock
 	}
 
@@ -232,12 +229,11 @@ func (a *Adaptive) adjustLocked(start, now time.Time, rtt time.Duration, drop bo
 	}
 	est = min(max(est, float64(a.cfg.min)), float64(a.cfg.max))
 	a.estimate = est
-	n, old := int64(est), a.limit.Load()
+	n, old := int64(est), a.sem.size.Load()
 	if n == old {
 		return false
 	}
 	a.sem.SetLimit(n)
-	a.limit.Store(n)
 	if a.cfg.onChange == nil {
 		return false
 	}
