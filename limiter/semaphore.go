@@ -77,6 +77,11 @@ func semCheckLimit(op string, n int64) {
 	}
 }
 
+// tooLarge is the error of an Acquire of w permits under a limit of n < w.
+func tooLarge(w, n int64) error {
+	return fmt.Errorf("limiter: Semaphore.Acquire(%d) with limit %d: %w", w, n, ErrTooLarge)
+}
+
 func semCheckWeight(op string, w int64) {
 	if w < 1 {
 		panic(fmt.Sprintf("limiter: Semaphore.%s(%d): weight must be at least 1", op, w))
@@ -127,7 +132,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, w int64, maxQueue int) erro
 	if size := s.size.Load(); w > size {
 		s.unlock()
 		s.pool.Put(wt)
-		return fmt.Errorf("limiter: Semaphore.Acquire(%d) with limit %d: %w", w, size, ErrTooLarge)
+		return tooLarge(w, size)
 	}
 	if s.head == nil && s.size.Load()-s.held() >= w {
 		s.state.Add(w)
@@ -254,7 +259,7 @@ func (s *Semaphore) SetLimit(n int64) {
 		next := wt.next
 		if wt.w > n {
 			s.remove(wt)
-			s.signal(wt, fmt.Errorf("limiter: Semaphore.Acquire(%d) with limit %d: %w", wt.w, n, ErrTooLarge))
+			s.signal(wt, tooLarge(wt.w, n))
 		}
 		wt = next
 	}
