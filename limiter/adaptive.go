@@ -149,11 +149,12 @@ func NewAdaptive(opts ...AdaptiveOption) *Adaptive {
 
 // Acquire waits for a slot under the current limit, FIFO, and returns a done
 // function to call when the work is over, with its outcome (calls after the
-// first are ignored, so a deferred safety call cannot release twice): nil records a success and its latency (measured from Acquire's
-// return), an error matching context.Canceled records nothing (the caller
-// gave up; that says nothing about the resource), and any other error
-// records a failure. If ctx is done first, Acquire returns
-// context.Cause(ctx) and a nil done function.
+// first are ignored, so a deferred safety call cannot release twice): nil
+// records a success and its latency (measured from Acquire's return), an
+// error matching context.Canceled records nothing (the caller gave up; that
+// says nothing about the resource), and any other error records a failure.
+// If ctx is done first, Acquire returns context.Cause(ctx) and a nil done
+// function.
 func (a *Adaptive) Acquire(ctx context.Context) (done func(err error), err error) {
 	if err := a.sem.Acquire(ctx, 1); err != nil {
 		return nil, err
