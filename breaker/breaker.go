@@ -119,9 +119,8 @@ type Breaker struct {
 	openErr     atomic.Pointer[OpenError] // Open: the error for rejected calls
 	offset      atomic.Int64              // TimeWindow: virtual clock offset of this generation
 
-	cfg      config
-	timed    bool // calls are timed: SlowCalls or TimeWindow
-	countWin bool // a rate is configured over a Window(n)
+	cfg   config
+	timed bool // calls are timed: SlowCalls or TimeWindow
 	// fastMask is stateMask when a Closed call needs no clock and nil needs
 	// no classifier: then word&fastMask == 0 means the lock-free fast path
 	// applies. Otherwise it is all ones (word is never 0).
@@ -160,9 +159,8 @@ func New(opts ...Option) *Breaker {
 	b.stripes, b.mask = make([]stripe, n), uint32(n-1)
 	w := b.cfg.win
 	switch {
-	case w.n > 0 && (b.cfg.failRate > 0 || b.cfg.slowRate > 0):
+	case w.n > 0: // set only with a rate
 		b.cw.fails, b.cw.slows = newBitRing(w.n), newBitRing(w.n)
-		b.countWin = true
 	case w.buckets > 0:
 		stride := (w.buckets + 15) &^ 15 // whole 128-byte lines per stripe
 		b.tw = timeWindow{
@@ -351,7 +349,7 @@ func (b *Breaker) closedSuccess(w uint64) {
 	if b.consecutive.Load() != 0 {
 		b.consecutive.Store(0)
 	}
-	if b.countWin {
+	if b.cfg.win.n > 0 {
 		b.pick().calls.Add(1)
 	}
 }
