@@ -410,7 +410,6 @@ func (b *Breaker) closedLocked(now int64, failed, slow bool) bool {
 			b.cfg.slowRate > 0 && calls >= b.cfg.slowMin && float64(slows) >= b.cfg.slowRate*c
 	}
 	if trip {
-		b.openDur = b.cfg.openFor
 		b.setLocked(Open, now)
 	}
 	return trip
@@ -472,6 +471,7 @@ func (b *Breaker) setLocked(to State, now int64) {
 		b.consecutive.Store(0)
 		b.resetWindow(now)
 		b.forced = false
+		b.openDur = b.cfg.openFor // closing ends the OpenBackoff
 	case Open:
 		until := now + int64(b.openDur)
 		e := &OpenError{State: Open, probe: b.start.Add(time.Duration(until))}
@@ -541,7 +541,6 @@ func (b *Breaker) Stats() Stats {
 // are not counted when they finish.
 func (b *Breaker) Reset() {
 	b.mu.Lock()
-	b.openDur = b.cfg.openFor
 	b.setLocked(Closed, b.now())
 	b.mu.Unlock()
 	b.deliver()
