@@ -194,14 +194,19 @@ func (b *Breaker) counts(now int64) (calls, fails, slows int) {
 	return calls, fails, slows
 }
 
-// position returns the current call count of a Window(n) generation.
-// b.mu must be held.
-func (b *Breaker) position() uint64 {
+// stripeCalls returns the calls counted lock-free in the stripes, ever.
+func (b *Breaker) stripeCalls() uint64 {
 	var sum uint64
 	for i := range b.stripes {
 		sum += b.stripes[i].calls.Load()
 	}
-	return sum - b.cw.base + b.cw.locked
+	return sum
+}
+
+// position returns the current call count of a Window(n) generation.
+// b.mu must be held.
+func (b *Breaker) position() uint64 {
+	return b.stripeCalls() - b.cw.base + b.cw.locked
 }
 
 // advance moves the rings up to the current position, clearing the bits of
@@ -249,11 +254,7 @@ func (b *Breaker) recordLocked(now int64, failed, slow bool) {
 func (b *Breaker) resetWindow(now int64) {
 	switch {
 	case b.cfg.win.n > 0:
-		var sum uint64
-		for i := range b.stripes {
-			sum += b.stripes[i].calls.Load()
-		}
-		b.cw.base, b.cw.locked, b.cw.last = sum, 0, 0
+		b.cw.base, b.cw.locked, b.cw.last = b.stripeCalls(), 0, 0
 		b.cw.fails.reset()
 		b.cw.slows.reset()
 	case b.cfg.win.buckets > 0:
