@@ -205,8 +205,16 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) (err e
 			return err
 		}
 	}
-	err = errPanicked // still there when done runs: fn did not return
-	defer b.done(t, &err)
+	err = errPanicked // still there when the deferred call runs: fn did not return
+	// The Closed state's common case is inlined in this deferred call,
+	// which then makes no further call.
+	defer func() {
+		if err == nil && t.word&b.fastMask == 0 {
+			b.closedSuccess(t.word)
+		} else {
+			b.done(t, err)
+		}
+	}()
 	return fn(ctx)
 }
 
@@ -221,23 +229,23 @@ func Get[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, er
 		}
 	}
 	err = errPanicked
-	defer b.done(t, &err)
+	defer func() {
+		if err == nil && t.word&b.fastMask == 0 {
+			b.closedSuccess(t.word)
+		} else {
+			b.done(t, err)
+		}
+	}()
 	return fn(ctx)
 }
 
 // errPanicked marks, in Do and Get, a call that has not returned: seen by
-// the deferred done, it means fn panicked or called runtime.Goexit.
+// their deferred call, it means fn panicked or called runtime.Goexit.
 var errPanicked = errors.New("breaker: call did not return")
 
-// done counts the outcome of a call run by Do or Get, whose error (or
-// errPanicked) is *errp. It is deferred, and is the only call the Closed
-// state's common case makes besides fn (closedSuccess is inlined).
-func (b *Breaker) done(t token, errp *error) {
-	err := *errp
-	if err == nil && t.word&b.fastMask == 0 {
-		b.closedSuccess(t.word)
-		return
-	}
+// done counts the outcome of a call run by Do or Get, other than a fast
+// Closed success: err is its error, or errPanicked if fn did not return.
+func (b *Breaker) done(t token, err error) {
 	if err == errPanicked {
 		b.recordOutcome(t, Failure)
 		return
