@@ -27,6 +27,9 @@ import (
 //     call, against gobreaker's rolling window (no peer detects slow calls).
 //
 // floor is one atomic load plus the call: what any breaker must at least do.
+// floorpanic (consecutive only) adds what a Do that counts a panic in the
+// call must also do: defer a check, which keeps the function from being
+// inlined.
 
 var errBreakerFail = errors.New("fail")
 
@@ -35,6 +38,23 @@ var errBreakerFail = errors.New("fail")
 var breakerFn = func(context.Context) error { return nil }
 
 func breakerFnAny() (any, error) { return nil, breakerFn(context.Background()) }
+
+// panicFloor calls fn if state is 0 and counts in panicked a call of fn
+// that did not return: the floor of a Do that counts panics as failures.
+func panicFloor(ctx context.Context, state *atomic.Uint32, panicked *atomic.Int64, fn func(context.Context) error) error {
+	if state.Load() != 0 {
+		return errBreakerFail
+	}
+	returned := false
+	defer func() {
+		if !returned {
+			panicked.Add(1)
+		}
+	}()
+	err := fn(ctx)
+	returned = true
+	return err
+}
 
 type breakerCase struct {
 	name       string
@@ -87,6 +107,16 @@ func BenchmarkBreakerDo(b *testing.B) {
 				}
 			}
 		})
+		if c.name == "consecutive" {
+			b.Run(c.name+"/floorpanic", func(b *testing.B) {
+				b.ReportAllocs()
+				var state atomic.Uint32
+				var panicked atomic.Int64
+				for b.Loop() {
+					_ = panicFloor(ctx, &state, &panicked, breakerFn)
+				}
+			})
+		}
 		b.Run(c.name+"/weft", func(b *testing.B) {
 			b.ReportAllocs()
 			br := breaker.New(c.weft...)
@@ -140,6 +170,18 @@ func BenchmarkBreakerDoParallel(b *testing.B) {
 				}
 			})
 		})
+		if c.name == "consecutive" {
+			b.Run(c.name+"/floorpanic", func(b *testing.B) {
+				b.ReportAllocs()
+				var state atomic.Uint32
+				var panicked atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						_ = panicFloor(ctx, &state, &panicked, breakerFn)
+					}
+				})
+			})
+		}
 		b.Run(c.name+"/weft", func(b *testing.B) {
 			b.ReportAllocs()
 			br := breaker.New(c.weft...)
