@@ -18,7 +18,10 @@ import (
 var groupSizes = []int{10, 1000}
 
 // BenchmarkGroupGoWait starts n trivial tasks and waits for them, with no
-// limit on concurrency (scenario 1).
+// limit on concurrency (scenario 1). floor is go plus sync.WaitGroup with
+// the task written inside the goroutine's closure; floorfn is the same for
+// a task given as a function value, as every Go(fn) API receives it: the
+// caller's closure is then one more allocation.
 func BenchmarkGroupGoWait(b *testing.B) {
 	for _, n := range groupSizes {
 		b.Run(fmt.Sprintf("n=%d/weft", n), func(b *testing.B) {
@@ -40,6 +43,17 @@ func BenchmarkGroupGoWait(b *testing.B) {
 				for i := range n {
 					wg.Add(1)
 					go func() { defer wg.Done(); sink.Add(int64(i)) }()
+				}
+				wg.Wait()
+			}
+		})
+		b.Run(fmt.Sprintf("n=%d/floorfn", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var sink atomic.Int64
+			for b.Loop() {
+				var wg sync.WaitGroup
+				for i := range n {
+					goFunc(&wg, func() { sink.Add(int64(i)) })
 				}
 				wg.Wait()
 			}
@@ -67,6 +81,15 @@ func BenchmarkGroupGoWait(b *testing.B) {
 			}
 		})
 	}
+}
+
+// goFunc runs fn in a new goroutine counted in wg: the least a Go(fn) call
+// can do.
+//
+//go:noinline
+func goFunc(wg *sync.WaitGroup, fn func()) {
+	wg.Add(1)
+	go func() { defer wg.Done(); fn() }()
 }
 
 // TestGroupGoWaitAgree checks that every implementation of the GoWait
