@@ -55,10 +55,11 @@ var ErrDone = errors.New("group: Wait has returned")
 // task doing the same, as with errgroup.SetLimit, so do not.
 //
 // Goroutines. A Group starts goroutines only to run its tasks (with a limit,
-// at most n workers, which stay idle between tasks), and every one of them
-// has returned when Wait returns; Wait must therefore always be called. Its
-// methods are safe for concurrent use, except that Go must not be called
-// after Wait has returned.
+// at most n workers, which stay idle between tasks, and once the group's
+// context is done one more, which frees the Go calls blocked at the limit),
+// and every one of them has returned when Wait returns; Wait must therefore
+// always be called. Its methods are safe for concurrent use, except that Go
+// must not be called after Wait has returned.
 type Group struct {
 	// Read by every Go call and task; written only by New. 64 bytes.
 	ctx    context.Context
@@ -67,11 +68,11 @@ type Group struct {
 	tasks  chan groupTask // with a limit: Go hands tasks to idle workers
 
 	// Written by Go calls, on a cache line of their own.
-	started atomic.Int64
 	blocked atomic.Int64 // Go calls blocked at the limit, counted in state
 	workers atomic.Int64 // worker goroutines (at most cfg.limit)
 	waited  atomic.Bool  // Wait has returned: Go panics
-	_       [32]byte
+	armed   atomic.Bool  // drain is set to run once the context is done
+	_       [40]byte
 
 	// state counts pending tasks: started (or being handed to a worker by a
 	// Go call that will not give up) and not yet finished. Its waitBit says
@@ -80,9 +81,10 @@ type Group struct {
 	state atomic.Int64
 	_     [56]byte
 
-	failed atomic.Int64
-	wg     sync.WaitGroup // the worker goroutines; Wait closes tasks to end them
-	idle   sync.WaitGroup // one while Wait waits for state to reach zero
+	started atomic.Int64
+	failed  atomic.Int64
+	wg      sync.WaitGroup // the worker goroutines; Wait closes tasks to end them
+	idle    sync.WaitGroup // one while Wait waits for state to reach zero
 
 	// mu guards the fields below.
 	mu        sync.Mutex
@@ -92,6 +94,7 @@ type Group struct {
 	panicked  *PanicError // first panic or Goexit, re-raised by Wait
 	waiting   bool        // Wait has set waitBit or seen no pending task
 	closed    bool        // tasks is closed
+	stopDrain func() bool // once armed: stops drain from running
 }
 
 const waitBit = 1 << 62
@@ -100,6 +103,9 @@ const waitBit = 1 << 62
 type groupTask struct {
 	fn   func(context.Context) error
 	name string
+	// dropped, if not nil, is called when the task is handed to a worker
+	// (or to drain) after the group's context has ended, and so not run.
+	dropped func()
 }
 
 // Stats is a snapshot of a group's counters.
@@ -144,7 +150,7 @@ func (g *Group) init(ctx context.Context, opts []Option) {
 //
 // Go panics if fn is nil or if Wait has returned.
 func (g *Group) Go(fn func(ctx context.Context) error) {
-	g.start(fn, "", true)
+	g.start(groupTask{fn: fn}, true)
 }
 
 // GoNamed is Go for a task with a name: an error it returns is wrapped so
@@ -154,7 +160,7 @@ func (g *Group) Go(fn func(ctx context.Context) error) {
 //
 // and errors.Is and errors.As still reach the task's own error.
 func (g *Group) GoNamed(name string, fn func(ctx context.Context) error) {
-	g.start(fn, name, true)
+	g.start(groupTask{fn: fn, name: name}, true)
 }
 
 // TryGo runs fn in a new goroutine like Go, unless that would block: it
@@ -164,12 +170,13 @@ func (g *Group) GoNamed(name string, fn func(ctx context.Context) error) {
 // Unlike Go, it reports nothing to the group when it returns false. It panics
 // if fn is nil or if Wait has returned.
 func (g *Group) TryGo(fn func(ctx context.Context) error) bool {
-	return g.start(fn, "", false)
+	return g.start(groupTask{fn: fn}, false)
 }
 
-// start runs fn as a task and reports whether it was started.
-func (g *Group) start(fn func(context.Context) error, name string, block bool) bool {
-	if fn == nil {
+// start runs t and reports whether it was started, or with a limit handed
+// to a worker (which drops it if the group's context has ended by then).
+func (g *Group) start(t groupTask, block bool) bool {
+	if t.fn == nil {
 		panic("group: Go: fn is nil")
 	}
 	if g.ctx == nil {
@@ -189,43 +196,71 @@ func (g *Group) start(fn func(context.Context) error, name string, block bool) b
 	g.state.Add(1)
 	if g.tasks == nil {
 		g.started.Add(1)
-		if name == "" {
-			go g.run(fn) // a smaller closure than with the name
+		if t.name == "" {
+			go g.run(t.fn) // a smaller closure than with the name
 		} else {
-			go g.runNamed(fn, name)
+			go g.runNamed(t.fn, t.name)
 		}
 		return true
 	}
-	t := groupTask{fn, name}
 	select {
 	case g.tasks <- t: // an idle worker took it
-		g.started.Add(1)
 		return true
 	default:
 	}
 	for n := g.workers.Load(); n < int64(g.cfg.limit); n = g.workers.Load() {
 		if g.workers.CompareAndSwap(n, n+1) {
-			g.started.Add(1)
 			g.wg.Add(1)
 			go g.worker(t)
 			return true
 		}
 	}
-	if block {
-		// Every worker is busy: wait for the first to finish its task.
-		g.blocked.Add(1)
-		select {
-		case g.tasks <- t:
-			g.blocked.Add(-1)
-			g.started.Add(1)
-			return true
-		case <-g.ctx.Done():
-			g.blocked.Add(-1)
-			g.report(context.Cause(g.ctx), true, false)
-		}
+	if !block {
+		g.finish()
+		return false
+	}
+	// Every worker is busy: wait for the first to finish its task. Once the
+	// group's context is done, drain takes t instead and drops it, so this
+	// needs no select on ctx.Done (which costs more than the send).
+	if !g.armed.Load() {
+		g.arm()
+	}
+	g.blocked.Add(1)
+	g.tasks <- t
+	g.blocked.Add(-1)
+	return true
+}
+
+// drop ends t without running it: it was handed over after the group's
+// context ended. Go never starts a task then.
+func (g *Group) drop(t groupTask) {
+	g.report(context.Cause(g.ctx), true, false)
+	if t.dropped != nil {
+		t.dropped()
 	}
 	g.finish()
-	return false
+}
+
+// arm sets drain to run once the group's context is done. Only groups in
+// which a Go call blocks at the limit pay for it.
+func (g *Group) arm() {
+	g.mu.Lock()
+	if !g.armed.Load() && !g.closed {
+		g.wg.Add(1) // done by drain, or by Wait if drain never runs
+		g.stopDrain = context.AfterFunc(g.ctx, g.drain)
+		g.armed.Store(true)
+	}
+	g.mu.Unlock()
+}
+
+// drain runs in its own goroutine once the group's context is done, if a
+// Go call has blocked at the limit: it takes the tasks of Go calls blocked
+// at the limit, which then return, and drops them, until Wait closes tasks.
+func (g *Group) drain() {
+	defer g.wg.Done()
+	for t := range g.tasks {
+		g.drop(t)
+	}
 }
 
 // finish counts a task as ended and wakes Wait after the last one.
@@ -280,7 +315,12 @@ func (g *Group) worker(t groupTask) {
 	var slow bool // the last sampled task took longer than slowTask
 	var begun time.Time
 	for {
+		if t.fn != nil && g.ctx.Err() != nil {
+			g.drop(t)
+			t = groupTask{}
+		}
 		if t.fn != nil {
+			g.started.Add(1)
 			sample := ran%slowSample == 0
 			if sample {
 				begun = time.Now()
@@ -403,7 +443,10 @@ func (g *Group) Wait() error {
 		g.mu.Lock()
 		if !g.closed {
 			g.closed = true
-			close(g.tasks)
+			close(g.tasks) // which ends drain, if it runs
+			if g.stopDrain != nil && g.stopDrain() {
+				g.wg.Done() // drain never runs
+			}
 		}
 		g.mu.Unlock()
 		g.wg.Wait()
@@ -472,7 +515,8 @@ func (g *Group) Start(fn func(ctx context.Context, ready func()) error) error {
 		}
 		return err
 	}
-	if !g.start(task, "", true) {
+	dropped := func() { once.Do(func() { ch <- context.Cause(g.ctx) }) }
+	if !g.start(groupTask{fn: task, dropped: dropped}, true) {
 		return context.Cause(g.ctx)
 	}
 	return <-ch

@@ -803,3 +803,33 @@ func TestGroupWaitTwiceAndConcurrently(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupLimitCancelUnblocks checks that Go and Start calls blocked at the
+// limit return once the group is cancelled, without starting their task,
+// even though the running task ignores its context and holds its slot.
+func TestGroupLimitCancelUnblocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := group.New(t.Context(), group.Limit(1))
+		release := make(chan struct{})
+		g.Go(func(context.Context) error { <-release; return nil })
+		var ran atomic.Bool
+		goReturned := make(chan struct{})
+		startErr := make(chan error, 1)
+		go func() {
+			defer close(goReturned)
+			g.Go(func(context.Context) error { ran.Store(true); return nil })
+		}()
+		go func() {
+			startErr <- g.Start(func(context.Context, func()) error { ran.Store(true); return nil })
+		}()
+		synctest.Wait()
+		assert.Equal(t, group.Stats{Running: 1, Started: 1}, g.Stats())
+		g.Cancel(errStop)
+		<-goReturned
+		assert.Equal(t, errStop, <-startErr)
+		close(release)
+		assert.Equal(t, errStop, g.Wait())
+		assert.False(t, ran.Load(), "a task blocked at the limit started after cancel")
+		assert.Equal(t, group.Stats{Running: 0, Started: 1, Failed: 0}, g.Stats())
+	})
+}

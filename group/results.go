@@ -48,7 +48,7 @@ func (r *ResultGroup[T]) goNamed(name string, fn func(ctx context.Context) (T, e
 	var zero T
 	r.vals = append(r.vals, zero)
 	r.mu.Unlock()
-	r.g.start(r.task(i, fn), name, true)
+	r.g.start(groupTask{fn: r.task(i, fn), name: name}, true)
 }
 
 // TryGo runs fn like Go unless that would block, as Group.TryGo does; it
@@ -60,7 +60,7 @@ func (r *ResultGroup[T]) TryGo(fn func(ctx context.Context) (T, error)) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i := len(r.vals)
-	if !r.g.start(r.task(i, fn), "", false) {
+	if !r.g.start(groupTask{fn: r.task(i, fn)}, false) {
 		return false
 	}
 	var zero T
