@@ -55,11 +55,11 @@ var ErrDone = errors.New("group: Wait has returned")
 // task doing the same, as with errgroup.SetLimit, so do not.
 //
 // Goroutines. A Group starts goroutines only to run its tasks (with a limit,
-// at most n workers, which stay idle between tasks, and once the group's
-// context is done one more, which frees the Go calls blocked at the limit),
-// and every one of them has returned when Wait returns; Wait must therefore
-// always be called. Its methods are safe for concurrent use, except that Go
-// must not be called after Wait has returned.
+// at most n workers, which stay idle between tasks, and, once the context is
+// done, one more that frees the Go calls blocked at the limit, if one has
+// blocked), and every one of them has returned when Wait returns; Wait must
+// therefore always be called. Its methods are safe for concurrent use,
+// except that Go must not be called after Wait has returned.
 type Group struct {
 	// Read by every Go call and task; written only by New. 64 bytes.
 	ctx    context.Context
@@ -83,7 +83,7 @@ type Group struct {
 
 	started atomic.Int64
 	failed  atomic.Int64
-	wg      sync.WaitGroup // the worker goroutines; Wait closes tasks to end them
+	wg      sync.WaitGroup // the workers and drain; Wait closes tasks to end them
 	idle    sync.WaitGroup // one while Wait waits for state to reach zero
 
 	// mu guards the fields below.
@@ -112,7 +112,8 @@ type groupTask struct {
 type Stats struct {
 	// Running is the number of tasks running now.
 	Running int
-	// Started is the number of tasks started so far.
+	// Started is the number of tasks started so far. While the group's
+	// context ends it may briefly count a task that is then not started.
 	Started int
 	// Failed is the number of tasks that returned an error, panicked or
 	// called runtime.Goexit so far.
@@ -145,8 +146,10 @@ func (g *Group) init(ctx context.Context, opts []Option) {
 //
 // With Limit(n), Go blocks while n tasks are running, until a slot frees or
 // the group's context is done. Go never starts fn once the group's context is
-// done: it records the context's cause as a failure of the group (reported
-// once, as for any echo of the cancellation) and returns.
+// done, including when it ends while Go is blocked: Go then records the
+// context's cause as a failure of the group (reported once, as for any echo
+// of the cancellation) and returns. A task Go has handed over before the
+// context ended runs.
 //
 // Go panics if fn is nil or if Wait has returned.
 func (g *Group) Go(fn func(ctx context.Context) error) {
@@ -167,8 +170,10 @@ func (g *Group) GoNamed(name string, fn func(ctx context.Context) error) {
 // returns false without starting fn when the group's context is done or,
 // with Limit(n), when no worker is free at that moment (n tasks are running,
 // or a worker has just finished one and is not yet waiting for the next).
-// Unlike Go, it reports nothing to the group when it returns false. It panics
-// if fn is nil or if Wait has returned.
+// Unlike Go, it reports nothing to the group when it returns false. If the
+// context ends while TryGo is under way, it may return true for a task that
+// is then not started, which is reported as Go reports one. It panics if fn
+// is nil or if Wait has returned.
 func (g *Group) TryGo(fn func(ctx context.Context) error) bool {
 	return g.start(groupTask{fn: fn}, false)
 }
@@ -204,12 +209,14 @@ func (g *Group) start(t groupTask, block bool) bool {
 		return true
 	}
 	select {
-	case g.tasks <- t: // an idle worker took it
+	case g.tasks <- t: // an idle worker took it (or drop will)
+		g.started.Add(1)
 		return true
 	default:
 	}
 	for n := g.workers.Load(); n < int64(g.cfg.limit); n = g.workers.Load() {
 		if g.workers.CompareAndSwap(n, n+1) {
+			g.started.Add(1)
 			g.wg.Add(1)
 			go g.worker(t)
 			return true
@@ -220,25 +227,16 @@ func (g *Group) start(t groupTask, block bool) bool {
 		return false
 	}
 	// Every worker is busy: wait for the first to finish its task. Once the
-	// group's context is done, drain takes t instead and drops it, so this
-	// needs no select on ctx.Done (which costs more than the send).
+	// group's context is done, drain or a worker takes t and drops it: this
+	// needs no select on ctx.Done, which costs more than the send.
 	if !g.armed.Load() {
 		g.arm()
 	}
 	g.blocked.Add(1)
 	g.tasks <- t
 	g.blocked.Add(-1)
+	g.started.Add(1) // taken back by drop
 	return true
-}
-
-// drop ends t without running it: it was handed over after the group's
-// context ended. Go never starts a task then.
-func (g *Group) drop(t groupTask) {
-	g.report(context.Cause(g.ctx), true, false)
-	if t.dropped != nil {
-		t.dropped()
-	}
-	g.finish()
 }
 
 // arm sets drain to run once the group's context is done. Only groups in
@@ -254,13 +252,26 @@ func (g *Group) arm() {
 }
 
 // drain runs in its own goroutine once the group's context is done, if a
-// Go call has blocked at the limit: it takes the tasks of Go calls blocked
-// at the limit, which then return, and drops them, until Wait closes tasks.
+// Go call has blocked at the limit, until Wait closes tasks. It takes the
+// tasks of Go calls still blocked at the limit, which then return, and
+// drops them.
 func (g *Group) drain() {
 	defer g.wg.Done()
 	for t := range g.tasks {
 		g.drop(t)
 	}
+}
+
+// drop ends t, sent by a Go call under way when the group's context ended,
+// without running it, and reports the context's cause as Go reports a task
+// it does not start.
+func (g *Group) drop(t groupTask) {
+	g.started.Add(-1) // counted by the Go call that sent t, perhaps not yet
+	g.report(context.Cause(g.ctx), true, false)
+	if t.dropped != nil {
+		t.dropped()
+	}
+	g.finish()
 }
 
 // finish counts a task as ended and wakes Wait after the last one.
@@ -296,7 +307,8 @@ const (
 	slowTask   = 2 * time.Microsecond
 )
 
-// worker runs t, then the tasks Go hands it, until Wait closes tasks.
+// worker runs t, then the tasks Go hands it (dropping those sent after the
+// context ended), until Wait closes tasks.
 func (g *Group) worker(t groupTask) {
 	if g.cfg.name != "" {
 		pprof.SetGoroutineLabels(g.ctx)
@@ -315,12 +327,7 @@ func (g *Group) worker(t groupTask) {
 	var slow bool // the last sampled task took longer than slowTask
 	var begun time.Time
 	for {
-		if t.fn != nil && g.ctx.Err() != nil {
-			g.drop(t)
-			t = groupTask{}
-		}
 		if t.fn != nil {
-			g.started.Add(1)
 			sample := ran%slowSample == 0
 			if sample {
 				begun = time.Now()
@@ -337,9 +344,17 @@ func (g *Group) worker(t groupTask) {
 			ran++
 			g.finish()
 		}
+		// A task received once the context is done was sent after it ended,
+		// by a Go call then under way, which does not start its task.
+		ended := g.ctx.Err() != nil
 		var ok bool
 		if t, ok = <-g.tasks; !ok {
 			return
+		}
+		if ended {
+			g.drop(t)
+			t.fn = nil
+			continue
 		}
 		if slow && g.blocked.Load() != 0 {
 			// The task came from a Go call blocked at the limit, which the
@@ -484,7 +499,7 @@ func (g *Group) Stats() Stats {
 	}
 	return Stats{
 		Running: int(running),
-		Started: int(g.started.Load()),
+		Started: int(max(g.started.Load(), 0)), // below 0 while drop counts first
 		Failed:  int(g.failed.Load()),
 	}
 }

@@ -833,3 +833,36 @@ func TestGroupLimitCancelUnblocks(t *testing.T) {
 		assert.Equal(t, group.Stats{Running: 0, Started: 1, Failed: 0}, g.Stats())
 	})
 }
+
+// TestGroupAcceptedTaskRuns checks that a task which Go or TryGo handed to a
+// worker before Cancel was called runs, and Wait reports no error: only Go
+// calls still under way when the context ends leave their task unstarted.
+func TestGroupAcceptedTaskRuns(t *testing.T) {
+	tests := []struct {
+		name  string
+		start func(g *group.Group, fn func(context.Context) error)
+	}{
+		{"Go", func(g *group.Group, fn func(context.Context) error) { g.Go(fn) }},
+		{"TryGo", func(g *group.Group, fn func(context.Context) error) { require.True(t, g.TryGo(fn)) }},
+	}
+	for _, tt := range tests {
+		for _, idle := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/idle worker=%v", tt.name, idle), func(t *testing.T) {
+				for range 200 {
+					g := group.New(context.Background(), group.Limit(2))
+					if idle { // a worker waits for the next task
+						g.Go(func(context.Context) error { return nil })
+						for g.Stats().Running != 0 {
+							runtime.Gosched()
+						}
+					}
+					var ran atomic.Bool
+					tt.start(g, func(context.Context) error { ran.Store(true); return nil })
+					g.Cancel(nil)
+					require.NoError(t, g.Wait())
+					require.True(t, ran.Load(), "a task accepted before Cancel did not run")
+				}
+			})
+		}
+	}
+}
