@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftgo/weft/internal/notify"
+	"github.com/weftgo/weft/internal/stripe"
 )
 
 // State is the state of a Breaker.
@@ -126,7 +127,7 @@ type Breaker struct {
 	// applies. Otherwise it is all ones (word is never 0).
 	fastMask uint64
 	start    time.Time
-	stripes  []stripe
+	stripes  []cell
 	mask     uint32
 
 	mu sync.Mutex
@@ -155,8 +156,8 @@ const stateMask = 3
 // probe through (HalfOpenProbes). New panics if an option is invalid.
 func New(opts ...Option) *Breaker {
 	b := &Breaker{cfg: newConfig(opts), start: time.Now()}
-	n := stripeCount()
-	b.stripes, b.mask = make([]stripe, n), uint32(n-1)
+	n := stripe.Count()
+	b.stripes, b.mask = make([]cell, n), uint32(n-1)
 	w := b.cfg.win
 	switch {
 	case w.n > 0: // set only with a rate

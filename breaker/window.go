@@ -1,55 +1,39 @@
 package breaker
 
 import (
-	"runtime"
 	"sync/atomic"
-	"unsafe"
+
+	"github.com/weftgo/weft/internal/stripe"
 )
 
 // The rate window is split in two so that the Closed state's common case
 // takes no lock and shares no written cache line:
 //
 //   - Fast successes are counted lock-free in stripes, one cache line each,
-//     picked by the caller's stack address, so that parallel callers (which
-//     run on different stacks) mostly write different lines, and a
-//     goroutine keeps writing the same one. For a Window(n) a stripe holds a running count of calls; for a
-//     TimeWindow it holds one packed (epoch, count) word per bucket.
+//     picked by the caller's stack address (internal/stripe), so that
+//     parallel callers mostly write different lines, and a goroutine keeps
+//     writing the same one. For a Window(n) a stripe holds a running count
+//     of calls; for a TimeWindow it holds one packed (epoch, count) word per
+//     bucket.
 //   - Failures, slow calls and every call seen by the locked path are
 //     recorded under Breaker.mu, in a bit ring (Window) or locked buckets
 //     (TimeWindow), which is where the rate is judged.
 
-// stripe is one cache line of lock-free counters.
-type stripe struct {
+// cell is one stripe of lock-free counters: a cache line, plus the adjacent
+// line the hardware prefetches with it.
+type cell struct {
 	calls    atomic.Uint64 // Window(n): successes counted lock-free, ever
 	rejected atomic.Uint64 // calls rejected, ever
-	_        [112]byte     // pad to 128 bytes: a line plus the adjacent-line prefetch
-}
-
-// stripeCount returns the number of stripes for this machine: a power of two
-// at least 4*GOMAXPROCS (so that goroutines running at once rarely share
-// one), at most 64.
-func stripeCount() int {
-	n := 1
-	for n < 4*runtime.GOMAXPROCS(0) && n < 64 {
-		n <<= 1
-	}
-	return n
+	_        [112]byte
 }
 
 // pick returns the calling goroutine's stripe.
-func (b *Breaker) pick() *stripe {
+func (b *Breaker) pick() *cell {
 	return &b.stripes[b.pickIndex()]
 }
 
-// pickIndex returns the index of the stripe for the calling goroutine: a
-// hash of an address on its stack. Goroutine stacks are at least 2KB and
-// do not overlap, so goroutines running at once get well-spread indexes;
-// costing a few instructions, this is much cheaper than a random number.
-func (b *Breaker) pickIndex() int {
-	var x byte
-	p := uint64(uintptr(unsafe.Pointer(&x))) >> 11
-	return int(uint32((p*0x9e3779b97f4a7c15)>>32) & b.mask)
-}
+// pickIndex returns the index of the calling goroutine's stripe.
+func (b *Breaker) pickIndex() int { return stripe.Index(b.mask) }
 
 // bitRing holds one bit per position of the last n positions: bit p%n is set
 // when the call at position p was a failure (or slow).

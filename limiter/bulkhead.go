@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
+
+	"github.com/weftgo/weft/internal/stripe"
 )
 
 // ErrFull is returned by [Bulkhead.Do] when every slot is busy and the queue
@@ -18,10 +19,11 @@ var ErrFull = errors.New("limiter: bulkhead full")
 //
 // A Bulkhead must be created with NewBulkhead. It is safe for concurrent use.
 type Bulkhead struct {
-	sem       *Semaphore
-	maxQueue  int
-	rejected  atomic.Int64
-	completed atomic.Int64
+	sem      *Semaphore
+	maxQueue int
+	// Striped: every call writes completed, and under overload every
+	// rejected call writes rejected, from many goroutines at once.
+	rejected, completed *stripe.Counter
 }
 
 // NewBulkhead returns a bulkhead that runs at most maxConcurrent functions at
@@ -34,7 +36,12 @@ func NewBulkhead(maxConcurrent, maxQueue int) *Bulkhead {
 	if maxQueue < 0 {
 		panic(fmt.Sprintf("limiter: NewBulkhead(maxQueue=%d): must not be negative", maxQueue))
 	}
-	return &Bulkhead{sem: NewSemaphore(int64(maxConcurrent)), maxQueue: maxQueue}
+	return &Bulkhead{
+		sem:       NewSemaphore(int64(maxConcurrent)),
+		maxQueue:  maxQueue,
+		rejected:  stripe.NewCounter(),
+		completed: stripe.NewCounter(),
+	}
 }
 
 // Do calls fn(ctx) in the caller's goroutine once a slot is free and returns
