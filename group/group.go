@@ -288,15 +288,18 @@ func (g *Group) runNamed(fn func(context.Context) error, name string) {
 	if g.cfg.name != "" {
 		pprof.SetGoroutineLabels(g.ctx)
 	}
-	var err error
-	caught := true // until fn returns; still true if it called runtime.Goexit
+	returned := false
 	defer func() {
-		if err != nil {
-			g.record(err, name, caught)
+		if !returned { // fn panicked or called runtime.Goexit
+			g.record(panics.From(recover()), name, true)
 		}
 		g.finish()
 	}()
-	panics.Catch(&err, func() error { e := fn(g.ctx); caught = false; return e })
+	err := fn(g.ctx)
+	returned = true
+	if err != nil {
+		g.record(err, name, false)
+	}
 }
 
 // A worker samples the duration of one task in slowSample; when tasks take
@@ -313,12 +316,13 @@ func (g *Group) worker(t groupTask) {
 	if g.cfg.name != "" {
 		pprof.SetGoroutineLabels(g.ctx)
 	}
-	var err error
 	defer func() {
-		if t.fn != nil { // the task called runtime.Goexit: replace this worker
+		if t.fn != nil {
+			// The task panicked (stopped here) or called runtime.Goexit:
+			// either way this worker ends, so start one in its place.
 			g.wg.Add(1)
 			go g.worker(groupTask{})
-			g.record(err, t.name, true)
+			g.record(panics.From(recover()), t.name, true)
 			g.finish()
 		}
 		g.wg.Done()
@@ -332,12 +336,12 @@ func (g *Group) worker(t groupTask) {
 			if sample {
 				begun = time.Now()
 			}
-			caught := true
-			panics.Catch(&err, func() error { e := t.fn(g.ctx); caught = false; return e })
+			err := t.fn(g.ctx)
+			name := t.name
+			t.fn = nil // returned: not a panic for the deferred call
 			if err != nil {
-				g.record(err, t.name, caught)
+				g.record(err, name, false)
 			}
-			t.fn = nil
 			if sample {
 				slow = time.Since(begun) > slowTask
 			}
@@ -367,7 +371,7 @@ func (g *Group) worker(t groupTask) {
 }
 
 // record reports how a task ended: err is nil, the task's error, or (when
-// caught) the *PanicError that panics.Catch made of a panic or Goexit. An
+// caught) the *PanicError that panics.From made of a panic or Goexit. An
 // error the task returned is never taken for a panic, even a *PanicError.
 func (g *Group) record(err error, name string, caught bool) {
 	if err == nil {

@@ -84,17 +84,24 @@ func (r *Recovered) Repanic() {
 func Catch(out *error, fn func() error) {
 	returned := false
 	defer func() {
-		if returned {
-			return
+		if !returned {
+			*out = From(recover())
 		}
-		// Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError,
-		// so a nil recover here means the function called Goexit.
-		v := recover()
-		*out = &Recovered{Value: v, Stack: stack(v == nil), Goexit: v == nil}
 	}()
 	err := fn()
 	returned = true
 	*out = err
+}
+
+// From returns the *Recovered for v, what recover returned in a deferred
+// function that runs because the function it guards neither returned nor
+// panicked with a value recover could see: it called runtime.Goexit, and v
+// is nil. (Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError.)
+// Call From in that deferred function, whose caller's stack is the one
+// recorded. Catch is From for one call of a function; From serves code that
+// guards a loop of calls with one deferred function.
+func From(v any) *Recovered {
+	return &Recovered{Value: v, Stack: stack(v == nil), Goexit: v == nil}
 }
 
 // stack returns the calling goroutine's stack without the frames above the
