@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,11 +164,16 @@ func New(opts ...Option) *Breaker {
 	case w.n > 0: // set only with a rate
 		b.cw.fails, b.cw.slows = newBitRing(w.n), newBitRing(w.n)
 	case w.buckets > 0:
-		stride := (w.buckets + 15) &^ 15 // whole 128-byte lines per stripe
+		// A stripe's slots are a power of two, so that an epoch's slot is
+		// the epoch masked, not divided, and fill whole 128-byte lines. The
+		// window's buckets, consecutive epochs, still get different slots.
+		slots := 1 << bits.Len(uint(w.buckets-1))
+		stride := max(slots, 16)
 		b.tw = timeWindow{
 			bucket: int64(w.span / time.Duration(w.buckets)),
 			words:  make([]atomic.Uint64, n*stride),
 			stride: stride,
+			slot:   uint64(slots - 1),
 			locked: make([]lockedBucket, w.buckets),
 		}
 		b.timed = true
@@ -376,7 +382,7 @@ func (b *Breaker) recordOutcome(t token, o Outcome) {
 	if State(t.word&stateMask) == Closed && o == Success && !slow {
 		if b.tw.bucket > 0 && b.word.Load() == t.word {
 			e := b.epoch(now)
-			bucketAdd(&b.tw.words[b.pickIndex()*b.tw.stride+int(e%uint64(b.cfg.win.buckets))], e)
+			bucketAdd(&b.tw.words[b.pickIndex()*b.tw.stride+int(e&b.tw.slot)], e)
 		}
 		b.closedSuccess(t.word)
 		return

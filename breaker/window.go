@@ -144,15 +144,25 @@ type lockedBucket struct {
 // themselves, with no need to clear the stripes.
 type timeWindow struct {
 	bucket int64           // nanoseconds per bucket
-	words  []atomic.Uint64 // stripe s, bucket i at s*stride + i
+	words  []atomic.Uint64 // stripe s, epoch e at s*stride + e&slot
 	stride int
+	slot   uint64        // a power of two no less than the buckets, less one
+	hint   atomic.Uint64 // the epoch epoch last computed: usually the current one
 	locked []lockedBucket
 }
 
 // epoch returns the virtual epoch at now (nanoseconds since the breaker's
 // start).
 func (b *Breaker) epoch(now int64) uint64 {
-	return uint64((now + b.offset.Load()) / b.tw.bucket)
+	v := now + b.offset.Load()
+	// Most calls fall in the epoch of the call before: a multiplication
+	// confirms it, much cheaper than the division.
+	if e := b.tw.hint.Load(); v >= int64(e)*b.tw.bucket && v < int64(e+1)*b.tw.bucket {
+		return e
+	}
+	e := uint64(v / b.tw.bucket)
+	b.tw.hint.Store(e)
+	return e
 }
 
 // counts returns the calls, failures and slow calls in the window at now.
