@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,6 +64,18 @@ func TestKeyedPerKey(t *testing.T) {
 		assert.True(t, k.Allow("vip"))
 		assert.Equal(t, 3, k.Len())
 	})
+}
+
+// TestKeyedNewKeyStartsFull checks, on the real clock, that a new key's
+// first event is admitted even with a burst of 1: Allow reads the clock
+// before the key's limiter exists.
+func TestKeyedNewKeyStartsFull(t *testing.T) {
+	k := limiter.NewKeyed(func(string) *limiter.Rate { return limiter.NewRate(1, 1) })
+	for i := range 1000 {
+		key := strconv.Itoa(i)
+		require.True(t, k.Allow(key), "first event of key %s", key)
+		require.False(t, k.Allow(key), "second event of key %s", key)
+	}
 }
 
 func TestKeyedMaxKeysEvictsLeastRecentlyUsed(t *testing.T) {
