@@ -178,8 +178,9 @@ func (g *Group) TryGo(fn func(ctx context.Context) error) bool {
 	return g.start(groupTask{fn: fn}, false)
 }
 
-// start runs t and reports whether it was started, or with a limit handed
-// to a worker (which drops it if the group's context has ended by then).
+// start runs t and reports whether it was started or, with a limit, handed
+// to a worker (which drops it if the group's context ended while start was
+// under way; see worker).
 func (g *Group) start(t groupTask, block bool) bool {
 	if t.fn == nil {
 		panic("group: Go: fn is nil")
@@ -337,10 +338,9 @@ func (g *Group) worker(t groupTask) {
 				begun = time.Now()
 			}
 			err := t.fn(g.ctx)
-			name := t.name
 			t.fn = nil // returned: not a panic for the deferred call
 			if err != nil {
-				g.record(err, name, false)
+				g.record(err, t.name, false)
 			}
 			if sample {
 				slow = time.Since(begun) > slowTask
