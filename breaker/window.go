@@ -147,7 +147,7 @@ type timeWindow struct {
 	words  []atomic.Uint64 // stripe s, epoch e at s*stride + e&slot
 	stride int
 	slot   uint64        // a power of two no less than the buckets, less one
-	hint   atomic.Uint64 // the epoch epoch last computed: usually the current one
+	hint   atomic.Uint64 // the epoch last computed: usually the current one
 	locked []lockedBucket
 }
 
