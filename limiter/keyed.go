@@ -25,8 +25,7 @@ import (
 // once.
 type Keyed[K comparable] struct {
 	newLimiter func(K) *Rate
-	idleTTL    int64     // ns
-	epoch      time.Time // carries a monotonic clock reading
+	idleTTL    int64 // ns
 	seed       maphash.Seed
 	mask       uint64 // len(shards) - 1, a power of two minus one
 	shards     []keyedShard[K]
@@ -45,7 +44,6 @@ type keyedShard[K comparable] struct {
 type keyedEntry[K comparable] struct {
 	key        K
 	r          *Rate
-	off        int64 // r's epoch in ns since the Keyed's
 	prev, next *keyedEntry[K]
 }
 
@@ -102,7 +100,6 @@ func NewKeyed[K comparable](newLimiter func(K) *Rate, opts ...KeyedOption) *Keye
 	k := &Keyed[K]{
 		newLimiter: newLimiter,
 		idleTTL:    int64(c.idleTTL),
-		epoch:      time.Now(),
 		seed:       maphash.MakeSeed(),
 		mask:       uint64(n - 1),
 		shards:     make([]keyedShard[K], n),
@@ -125,24 +122,12 @@ func NewKeyed[K comparable](newLimiter func(K) *Rate, opts ...KeyedOption) *Keye
 // it.
 func (k *Keyed[K]) Allow(key K) bool {
 	s := k.shard(key)
-	now := k.now() // read before the lock, which would be held longer
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Deciding under the lock keeps an idle key from being dropped between
-	// the look-up and the decision, which could grant its burst twice. A
-	// clock reading older than one another call has used only makes the
-	// decision stricter (see Rate).
-	e := k.get(s, key, now)
-	if e.r.interval == 0 { // Inf
-		return true
-	}
-	// max: a limiter that get made after now was read starts at 0.
-	_, wait, _ := e.r.take(max(now-e.off, 0), 1, 0)
-	return wait <= 0
+	// the look-up and the decision, which could grant its burst twice.
+	return k.get(s, key).Allow()
 }
-
-// now returns the monotonic time since the Keyed's epoch in ns.
-func (k *Keyed[K]) now() int64 { return int64(time.Since(k.epoch)) }
 
 // Wait blocks until one event for key may happen and records it, with the
 // same contract as Rate.Wait.
@@ -159,7 +144,7 @@ func (k *Keyed[K]) reserve(ctx context.Context, key K) (r *Rate, tat, wait int64
 	s := k.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r = k.get(s, key, k.now()).r
+	r = k.get(s, key)
 	tat, wait, err = r.reserve(ctx, 1)
 	return r, tat, wait, err
 }
@@ -184,21 +169,21 @@ func (k *Keyed[K]) shard(key K) *keyedShard[K] {
 // the shard's lock is held while memory still shrinks as keys arrive.
 const keyedSweep = 8
 
-// get returns key's entry, creating it if need be, and marks it as the most
-// recently used. now is the time of the call (see Keyed.now). s.mu must be
-// held.
-func (k *Keyed[K]) get(s *keyedShard[K], key K, now int64) *keyedEntry[K] {
+// get returns key's limiter, creating it if need be, and marks it as the
+// most recently used. s.mu must be held.
+func (k *Keyed[K]) get(s *keyedShard[K], key K) *Rate {
 	e := s.keys[key]
 	if e != nil {
 		if s.lru.next != e {
 			e.unlink()
 			s.pushFront(e)
 		}
-		return e
+		return e.r
 	}
+	now := time.Now()
 	for i := 0; i < keyedSweep && s.lru.prev != &s.lru; i++ {
 		old := s.lru.prev
-		if now-old.off-old.r.tat.Load() < k.idleTTL {
+		if int64(now.Sub(old.r.epoch))-old.r.tat.Load() < k.idleTTL {
 			break
 		}
 		s.remove(old)
@@ -210,10 +195,10 @@ func (k *Keyed[K]) get(s *keyedShard[K], key K, now int64) *keyedEntry[K] {
 	if r == nil {
 		panic(fmt.Sprintf("limiter: Keyed: newLimiter(%v) returned nil", key))
 	}
-	e = &keyedEntry[K]{key: key, r: r, off: int64(r.epoch.Sub(k.epoch))}
+	e = &keyedEntry[K]{key: key, r: r}
 	s.keys[key] = e
 	s.pushFront(e)
-	return e
+	return r
 }
 
 func (s *keyedShard[K]) pushFront(e *keyedEntry[K]) {

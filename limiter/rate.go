@@ -43,8 +43,10 @@ func Every(d time.Duration) float64 {
 // now computes tat' = max(tat, now) + n·T and admits the events if and only if
 // tat' − now <= burst·T, storing tat' only on admission; n > burst is never
 // admitted. Hence over any window of length t at most burst + t/T events are
-// admitted. A clock reading that is stale by the time it is used can only make
-// the limiter stricter, never move tat backwards.
+// admitted, each counted at the time its call read the clock. A reading that
+// has gone stale by the time it is used (the goroutine was descheduled in
+// between) never moves tat backwards, but dates its events back by that
+// delay, so over real time the bound grows by the delay divided by T.
 type Rate struct {
 	tat       atomic.Int64 // theoretical arrival time, ns since epoch
 	interval  int64        // emission interval T in ns; 0 means Inf
