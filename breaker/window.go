@@ -14,7 +14,7 @@ import (
 //     parallel callers mostly write different lines, and a goroutine keeps
 //     writing the same one. For a Window(n) a stripe holds a running count
 //     of calls; for a TimeWindow it holds one packed (epoch, count) word per
-//     bucket.
+//     slot, a power of two of slots no fewer than the buckets.
 //   - Failures, slow calls and every call seen by the locked path are
 //     recorded under Breaker.mu, in a bit ring (Window) or locked buckets
 //     (TimeWindow), which is where the rate is judged.

@@ -93,13 +93,13 @@ func Catch(out *error, fn func() error) {
 	*out = err
 }
 
-// From returns the *Recovered for v, what recover returned in a deferred
-// function that runs because the function it guards neither returned nor
-// panicked with a value recover could see: it called runtime.Goexit, and v
-// is nil. (Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError.)
-// Call From in that deferred function, whose caller's stack is the one
-// recorded. Catch is From for one call of a function; From serves code that
-// guards a loop of calls with one deferred function.
+// From returns the *Recovered for v, the value recover returned in a
+// deferred function that runs because the function it guards did not
+// return: it panicked (v is the panic value; since Go 1.21 panic(nil)
+// recovers as *runtime.PanicNilError) or it called runtime.Goexit (v is
+// nil). Call From in that deferred function, so that the stack it records is
+// the one that panicked. Catch uses From for one call of a function; From
+// serves code that guards a loop of calls with one deferred function.
 func From(v any) *Recovered {
 	return &Recovered{Value: v, Stack: stack(v == nil), Goexit: v == nil}
 }
