@@ -79,3 +79,8 @@ func Name(name string) Option {
 // returning, Goexit is true and Value is nil. Unwrap returns Value when it is
 // an error, so errors.Is and errors.As see through the panic.
 type PanicError = panics.Recovered
+
+// newPanicError turns a recovered panic or Goexit into the *PanicError the
+// group package reports. Every place that reports a task's panic goes
+// through it, so the representation of PanicError can change in one place.
+func newPanicError(r *panics.Recovered) *PanicError { return r }
