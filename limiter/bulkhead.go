@@ -50,14 +50,31 @@ func NewBulkhead(maxConcurrent, maxQueue int) *Bulkhead {
 // before fn starts, Do returns context.Cause(ctx) without calling fn. A panic
 // in fn frees the slot and propagates to the caller.
 func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error {
+	if fn == nil {
+		panic("limiter: nil function")
+	}
+	if err := b.acquire(ctx); err != nil {
+		return err
+	}
+	defer b.done()
+	return fn(ctx)
+}
+
+// acquire takes a slot for Do and Acquire.
+func (b *Bulkhead) acquire(ctx context.Context) error {
+	if b.sem == nil {
+		panic("limiter: Bulkhead used without NewBulkhead")
+	}
+	if ctx == nil {
+		panic("limiter: nil context")
+	}
 	if err := b.sem.acquire(ctx, 1, b.maxQueue); err != nil {
 		if err == ErrFull {
 			b.rejected.Add(1)
 		}
 		return err
 	}
-	defer b.done()
-	return fn(ctx)
+	return nil
 }
 
 func (b *Bulkhead) done() {

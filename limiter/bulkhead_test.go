@@ -107,7 +107,7 @@ func TestBulkheadCancelWhileQueued(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		queued := bulkStart(ctx, b)
 		synctest.Wait()
-		assert.ErrorIs(t, b.Do(context.Background(), nil), limiter.ErrFull)
+		assert.ErrorIs(t, b.Do(context.Background(), func(context.Context) error { panic("ran") }), limiter.ErrFull)
 
 		cancel(cause)
 		assert.Same(t, cause, <-queued.result)

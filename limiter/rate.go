@@ -82,6 +82,16 @@ func NewRate(perSecond float64, burst int) *Rate {
 // Burst returns the most events the limiter admits at once.
 func (r *Rate) Burst() int { return r.burst }
 
+// Limit returns the rate the limiter enforces, in events per second: the
+// perSecond given to NewRate, as rounded to a whole number of nanoseconds
+// per event, or Inf.
+func (r *Rate) Limit() float64 {
+	if r.interval == 0 {
+		return Inf
+	}
+	return float64(time.Second) / float64(r.interval)
+}
+
 // Allow reports whether one event may happen now, and if so records it.
 // A refusal changes nothing.
 func (r *Rate) Allow() bool { return r.AllowN(1) }
@@ -99,10 +109,20 @@ func (r *Rate) AllowN(n int) bool {
 
 // allowOdd decides the cases AllowN keeps off its fast path.
 func (r *Rate) allowOdd(n int) bool {
+	r.check()
 	if n < 0 {
-		panic(fmt.Sprintf("limiter: Rate.AllowN(%d): n must not be negative", n))
+		panic(fmt.Sprintf("limiter: Rate.AllowN(%d): n must be >= 0", n))
 	}
 	return n == 0 || r.interval == 0
+}
+
+// check panics if r is a zero Rate. Only paths that a zero Rate takes call
+// it (its interval is 0, as an Inf limiter's is), so it costs nothing on the
+// fast path.
+func (r *Rate) check() {
+	if r.burst == 0 {
+		panic("limiter: Rate used without NewRate")
+	}
 }
 
 // Wait blocks until one event may happen and records it; see WaitN.

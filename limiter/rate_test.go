@@ -203,7 +203,7 @@ func TestRateWaitErrors(t *testing.T) {
 
 func TestRateAllowNPanicsOnNegative(t *testing.T) {
 	r := limiter.NewRate(1, 1)
-	assert.PanicsWithValue(t, "limiter: Rate.AllowN(-2): n must not be negative", func() { r.AllowN(-2) })
+	assert.PanicsWithValue(t, "limiter: Rate.AllowN(-2): n must be >= 0", func() { r.AllowN(-2) })
 }
 
 func TestRateInf(t *testing.T) {
