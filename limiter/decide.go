@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/weftgo/weft/internal/gcra"
 )
 
 // A Decision is the outcome of one admission check, with what a server
@@ -26,7 +28,7 @@ func (r *Rate) Decide() Decision {
 		return Decision{Allowed: true, Limit: r.burst, Remaining: r.burst}
 	}
 	now := r.now()
-	tat, wait, ok := r.take(now, 1, 0)
+	tat, wait, ok := gcra.Take(&r.tat, now, r.interval, r.tolerance, 0)
 	if !ok {
 		return Decision{
 			Limit:      r.burst,
@@ -37,7 +39,7 @@ func (r *Rate) Decide() Decision {
 	return Decision{
 		Allowed:   true,
 		Limit:     r.burst,
-		Remaining: int(-wait / r.interval),
+		Remaining: gcra.Remaining(wait, r.interval),
 		Reset:     time.Duration(tat - now),
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/weftgo/weft/internal/gcra"
 )
 
 // rateEvent is an event the limiter let happen: n events at time at.
@@ -63,7 +65,7 @@ func FuzzRateAdmission(f *testing.F) {
 					continue
 				}
 				before := r.tat.Load()
-				_, wait, ok := r.take(now, int(n), 0)
+				_, wait, ok := gcra.Take(&r.tat, now, n*T, tol, 0)
 				if !ok {
 					if r.tat.Load() != before {
 						t.Fatalf("a refusal moved tat from %d to %d", before, r.tat.Load())
@@ -84,7 +86,7 @@ func FuzzRateAdmission(f *testing.F) {
 				if n == 0 {
 					continue
 				}
-				tat, wait, ok := r.take(now, int(n), math.MaxInt64)
+				tat, wait, ok := gcra.Take(&r.tat, now, n*T, tol, math.MaxInt64)
 				if !ok {
 					t.Fatalf("a reservation with no limit failed")
 				}

@@ -7,6 +7,8 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
+
+	"github.com/weftgo/weft/internal/gcra"
 )
 
 // Inf is the rate of a limiter that admits every event at once, whatever its
@@ -67,15 +69,11 @@ func NewRate(perSecond float64, burst int) *Rate {
 		panic(fmt.Sprintf("limiter: NewRate(%v, %d): burst must be at least 1", perSecond, burst))
 	}
 	r := &Rate{burst: burst, epoch: time.Now()}
-	if perSecond >= Inf { // math.Inf(1) too
-		return r
-	}
-	t := max(1, math.Round(float64(time.Second)/perSecond))
-	if t*float64(burst) > maxTolerance {
+	var ok bool
+	r.interval, r.tolerance, ok = gcra.Params(perSecond, burst, maxTolerance)
+	if !ok {
 		panic(fmt.Sprintf("limiter: NewRate(%v, %d): burst/perSecond must not exceed 73 years", perSecond, burst))
 	}
-	r.interval = int64(t)
-	r.tolerance = r.interval * int64(burst)
 	return r
 }
 
@@ -101,19 +99,19 @@ func (r *Rate) Allow() bool { return r.AllowN(1) }
 // (unless the rate is Inf); AllowN panics if n is negative.
 func (r *Rate) AllowN(n int) bool {
 	if n > r.burst || n <= 0 || r.interval == 0 {
-		return r.allowOdd(n)
+		r.check() // a zero Rate has burst 0: it always comes here
+		checkN("AllowN", n)
+		return n == 0 || r.interval == 0
 	}
-	_, wait, _ := r.take(r.now(), n, 0)
+	_, wait, _ := gcra.Take(&r.tat, r.now(), int64(n)*r.interval, r.tolerance, 0)
 	return wait <= 0
 }
 
-// allowOdd decides the cases AllowN keeps off its fast path.
-func (r *Rate) allowOdd(n int) bool {
-	r.check()
+// checkN panics if n, the count of a call to Rate.op, is negative.
+func checkN(op string, n int) {
 	if n < 0 {
-		panic(fmt.Sprintf("limiter: Rate.AllowN(%d): n must be >= 0", n))
+		panic(fmt.Sprintf("limiter: Rate.%s(%d): n must be >= 0", op, n))
 	}
-	return n == 0 || r.interval == 0
 }
 
 // check panics if r is a zero Rate. Only paths that a zero Rate takes call
@@ -137,8 +135,9 @@ func (r *Rate) Wait(ctx context.Context) error { return r.WaitN(ctx, 1) }
 // forfeited instead); if ctx ends at the very moment the wait does (a
 // deadline the wait just reaches), the events are granted.
 // WaitN returns an error matching ErrRateExceeded without waiting if n >
-// Burst(), or if the wait would end after ctx's deadline; it returns an error
-// if n is negative. WaitN(ctx, 0) only checks ctx.
+// Burst(), or if the wait would end after ctx's deadline. WaitN(ctx, 0)
+// only checks ctx. WaitN panics if ctx is nil or n is negative, as AllowN
+// does.
 func (r *Rate) WaitN(ctx context.Context, n int) error {
 	tat, wait, err := r.reserve(ctx, n)
 	if err != nil || wait <= 0 {
@@ -150,12 +149,17 @@ func (r *Rate) WaitN(ctx context.Context, n int) error {
 // reserve does WaitN's checks and reserves n events, returning the new tat
 // and how long to wait for them (<= 0: none).
 func (r *Rate) reserve(ctx context.Context, n int) (tat, wait int64, err error) {
+	if ctx == nil {
+		panic("limiter: nil context")
+	}
+	checkN("WaitN", n)
+	if r.interval == 0 {
+		r.check()
+	}
 	if ctx.Err() != nil {
 		return 0, 0, context.Cause(ctx)
 	}
 	switch {
-	case n < 0:
-		return 0, 0, fmt.Errorf("limiter: Rate.WaitN(%d): n must not be negative", n)
 	case n == 0 || r.interval == 0:
 		return 0, 0, nil
 	case n > r.burst:
@@ -165,7 +169,7 @@ func (r *Rate) reserve(ctx context.Context, n int) (tat, wait int64, err error) 
 	if d, ok := ctx.Deadline(); ok {
 		limit = max(0, int64(time.Until(d)))
 	}
-	tat, wait, ok := r.take(r.now(), n, limit)
+	tat, wait, ok := gcra.Take(&r.tat, r.now(), int64(n)*r.interval, r.tolerance, limit)
 	if !ok {
 		return 0, 0, fmt.Errorf("%w: WaitN(%d) would wait %v, past the context's deadline", ErrRateExceeded, n, time.Duration(wait))
 	}
@@ -176,18 +180,11 @@ func (r *Rate) reserve(ctx context.Context, n int) (tat, wait int64, err error) 
 // by adding inc. If ctx ends before the wait does it gives the reservation
 // back when that is safe and returns ctx's cause.
 func (r *Rate) sleep(ctx context.Context, tat, inc, wait int64) error {
-	t := time.NewTimer(time.Duration(wait))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		if r.now() >= tat-r.tolerance {
-			return nil // the wait ended as ctx did (a deadline it reaches): the events are ours
-		}
-		r.giveBack(tat, inc)
-		return context.Cause(ctx)
+	if gcra.Sleep(ctx, wait) || r.now() >= tat-r.tolerance {
+		return nil // the wait ended, or ended as ctx did (a deadline it reaches): the events are ours
 	}
+	r.giveBack(tat, inc)
+	return context.Cause(ctx)
 }
 
 // giveBack undoes a reservation that moved tat to tat by adding inc, if no
@@ -198,21 +195,3 @@ func (r *Rate) giveBack(tat, inc int64) { r.tat.CompareAndSwap(tat, tat-inc) }
 
 // now returns the monotonic time since the limiter's epoch in ns.
 func (r *Rate) now() int64 { return int64(time.Since(r.epoch)) }
-
-// take reserves n <= burst events at now unless they would have to wait
-// longer than limit ns. It returns the new tat and the wait (<= 0: none), and
-// ok false, with nothing stored, if the wait exceeds limit.
-func (r *Rate) take(now int64, n int, limit int64) (tat, wait int64, ok bool) {
-	inc := int64(n) * r.interval
-	for {
-		old := r.tat.Load()
-		tat = max(old, now) + inc
-		wait = tat - now - r.tolerance
-		if wait > limit {
-			return old, wait, false
-		}
-		if r.tat.CompareAndSwap(old, tat) {
-			return tat, wait, true
-		}
-	}
-}

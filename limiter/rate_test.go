@@ -174,7 +174,7 @@ func TestRateWaitErrors(t *testing.T) {
 		assert.ErrorIs(t, err, limiter.ErrRateExceeded)
 		assert.EqualError(t, err, "limiter: rate exceeded: WaitN(3) exceeds the burst of 2")
 
-		assert.EqualError(t, r.WaitN(context.Background(), -1), "limiter: Rate.WaitN(-1): n must not be negative")
+		assert.PanicsWithValue(t, "limiter: Rate.WaitN(-1): n must be >= 0", func() { _ = r.WaitN(context.Background(), -1) })
 
 		cause := errors.New("stop")
 		done, cancel := context.WithCancelCause(context.Background())
