@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
+
+	"github.com/weftgo/weft/internal/gcra"
 )
 
 // Budget bounds the retries of many calls together, so that a failing
@@ -20,7 +22,8 @@ import (
 // later storm.
 //
 // A Budget is safe for concurrent use and takes no lock: each first try and
-// each retry is one or a few atomic operations. Share one Budget between the
+// each retry is one or a few atomic operations. Create one with NewBudget: a
+// zero Budget panics on first use. Share one Budget between the
 // policies that call the same dependency; attach it with WithBudget.
 //
 // The floor measures time with time.Now. Under testing/synctest, where each
@@ -31,9 +34,10 @@ type Budget struct {
 	earn     int64        // units earned by a first try
 	capacity int64        // most units credit may hold
 
-	interval int64        // ns between floor retries; 0 when there is no floor
-	tat      atomic.Int64 // floor's theoretical arrival time, ns since epoch (GCRA); MinInt64 before the first
-	epoch    time.Time
+	interval  int64        // ns between floor retries; 0 when there is no floor
+	tolerance int64        // the floor's burst (minPerSecond retries) times interval, about 1s
+	tat       atomic.Int64 // floor's theoretical arrival time, ns since epoch (GCRA); MinInt64 before the first
+	epoch     time.Time
 }
 
 // unit is the fixed-point scale of Budget.credit: one retry.
@@ -56,7 +60,8 @@ func NewBudget(ratio float64, minPerSecond int) *Budget {
 	earn := max(int64(math.Round(ratio*unit)), 1)
 	b := &Budget{earn: earn, capacity: earn * budgetMemory, epoch: time.Now()}
 	if minPerSecond > 0 {
-		b.interval = max(int64(time.Second)/int64(minPerSecond), 1)
+		// minPerSecond <= MaxInt, so burst·T is about 1s: never too long.
+		b.interval, b.tolerance, _ = gcra.Params(float64(minPerSecond), minPerSecond, math.MaxInt64)
 	}
 	// The first floor retry is measured from now, whatever the clock says
 	// (a Budget made outside a synctest bubble and used inside sees a
@@ -70,6 +75,9 @@ func (b *Budget) deposit() {
 	for {
 		c := b.credit.Load()
 		if c >= b.capacity {
+			if b.capacity == 0 { // only a zero Budget has no capacity
+				panic("retry: Budget used without NewBudget")
+			}
 			return
 		}
 		if b.credit.CompareAndSwap(c, min(c+b.earn, b.capacity)) {
@@ -90,22 +98,17 @@ func (b *Budget) withdraw() bool {
 		}
 	}
 	if b.interval == 0 {
+		if b.capacity == 0 {
+			panic("retry: Budget used without NewBudget")
+		}
 		return false
 	}
-	// The floor is a GCRA limiter: a retry is allowed when it keeps the
-	// theoretical arrival time within one second of now, which admits a
-	// burst of minPerSecond and then minPerSecond per second.
-	now := int64(time.Since(b.epoch))
-	for {
-		tat := b.tat.Load()
-		next := max(tat, now) + b.interval
-		if next-now > int64(time.Second) {
-			return false
-		}
-		if b.tat.CompareAndSwap(tat, next) {
-			return true
-		}
-	}
+	// The floor is a GCRA limiter with a burst of minPerSecond: a retry is
+	// allowed when it keeps the theoretical arrival time within about one
+	// second of now, which admits minPerSecond at once and then
+	// minPerSecond per second.
+	_, _, ok := gcra.Take(&b.tat, int64(time.Since(b.epoch)), b.interval, b.tolerance, 0)
+	return ok
 }
 
 // Credit returns how many retries the budget's credit would allow now, not
