@@ -9,9 +9,9 @@ COUNT      ?= 1
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 COMPARE     = internal/compare
 
-.PHONY: test fmt-check vet test-root test-compare bench compare fuzz lint cover examples test-redis compare-redis
+.PHONY: test test-otel fmt-check vet test-root test-compare bench compare fuzz lint cover examples test-redis compare-redis
 
-test: fmt-check vet test-root test-compare test-redis
+test: fmt-check vet test-root test-compare test-redis test-otel
 
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -45,6 +45,13 @@ test-redis:
 compare-redis:
 	cd $(REDIS) && ./testdata/with-redis.sh $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . | (cd $(CURDIR)/$(COMPARE) && $(GO) run ./cmd/table)
 
+# The nested module weftotel (OpenTelemetry metrics), against the OTel SDK's
+# ManualReader and a Prometheus exporter on 127.0.0.1.
+OTEL = weftotel
+
+test-otel:
+	cd $(OTEL) && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
@@ -58,6 +65,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	cd $(COMPARE) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd $(REDIS) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd $(OTEL) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
 cover:
 	$(GO) test -count=1 -coverprofile=cover.out ./...

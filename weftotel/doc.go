@@ -1,0 +1,88 @@
+// Package weftotel exports the state of weft's primitives as OpenTelemetry
+// metrics: one call per primitive registers its instruments on a
+// [metric.Meter], and the returned [metric.Registration] removes them.
+//
+//	reg, err := weftotel.Breaker(meter, "payments", b)
+//	if err != nil { ... }
+//	defer reg.Unregister()
+//
+// # How values are read
+//
+// Gauges and counters are asynchronous instruments: the meter's callback
+// reads the primitive's Stats() snapshot at collection time, so between
+// collections registration costs the primitive nothing, and its fast paths
+// (a closed breaker, a free bulkhead, Rate.Allow) run exactly as without it.
+// Counters are the cumulative, monotonic counts that the Stats snapshots
+// keep since the primitive was created; a primitive registered late reports
+// its whole history, as a Prometheus counter should.
+//
+// Every measurement carries the attribute weft.name (NameKey) with the name
+// given at registration. A second registration of the same kind and name on
+// the same Meter, before the first is unregistered, returns an error wrapping
+// ErrDuplicate instead of reporting two series under one identity.
+// Unregister releases the name. Register long-lived primitives once at
+// start-up; a Group lives for one call, so unregister it when Wait returns.
+//
+// # Instruments
+//
+// Names and units follow the OpenTelemetry semantic-convention style:
+// dot-separated lower-case names under weft.<primitive>, UCUM units (s for
+// durations, {call}-style annotations for counts), and attributes for the
+// ways a stream of events divides (weft.outcome, weft.state). The
+// Prometheus exporter turns weft.breaker.calls into weft_breaker_calls_total
+// and the attribute weft.name into the label weft_name.
+//
+//	instrument                          kind           unit      attributes besides weft.name
+//	weft.breaker.state                  UpDownCounter  {state}   weft.state: closed, open, half_open (1 for the current state, 0 for the others)
+//	weft.breaker.calls                  Counter        {call}    weft.outcome: rejected
+//	weft.breaker.window.calls           Gauge          {call}    -
+//	weft.breaker.window.failures        Gauge          {call}    -
+//	weft.breaker.window.slow            Gauge          {call}    -
+//	weft.breaker.consecutive_failures   Gauge          {call}    -
+//	weft.bulkhead.running               UpDownCounter  {call}    -
+//	weft.bulkhead.queued                UpDownCounter  {call}    -
+//	weft.bulkhead.calls                 Counter        {call}    weft.outcome: completed, rejected
+//	weft.semaphore.limit                Gauge          {permit}  -
+//	weft.semaphore.held                 UpDownCounter  {permit}  -
+//	weft.semaphore.waiters              UpDownCounter  {call}    -
+//	weft.adaptive.limit                 Gauge          {permit}  -
+//	weft.adaptive.held                  UpDownCounter  {permit}  -
+//	weft.adaptive.waiters               UpDownCounter  {call}    -
+//	weft.keyed.keys                     UpDownCounter  {key}     -
+//	weft.group.running                  UpDownCounter  {task}    -
+//	weft.group.tasks                    Counter        {task}    weft.outcome: started, failed
+//	weft.retry.budget.credit            Gauge          {retry}   -
+//
+// A counter split by weft.outcome counts each event once, under the outcome
+// it ended with, so summing over weft.outcome gives every event (except
+// weft.group.tasks, whose failed tasks are also started ones).
+//
+// # Counters and hooks in the root module
+//
+// The root module has no metrics dependency. It offers two things this
+// package builds on, in the same shape in every package:
+//
+//   - Cumulative counters in each Stats snapshot, next to its gauges, named
+//     by what they count: Admitted, Rejected (one field per reason where
+//     there are several), Completed, Failed, Panicked, Cancelled, and
+//     WaitTotal (a time.Duration) with Waited where there is a queue. They
+//     only grow, are read without a lock, and are kept on striped or
+//     already-written state so that the fast paths pay nothing for them.
+//   - For facts that are events rather than counts (the time a caller waited
+//     in a queue, a call's latency through a breaker), one hook shape: a
+//     method Observe(fn func(Observation)) (remove func()) on the primitive,
+//     where an Observation holds the event's kind ("wait" or "call"), its
+//     Duration and its Err. With no observer attached the hot path loads one
+//     nil pointer; a primitive only reads the clock for an event someone
+//     observes. Duration histograms in this package come from that hook.
+//
+// Where the root packages do not have a counter or hook yet, the table above
+// lists only what they have.
+//
+// # Misuse
+//
+// A nil Meter or nil primitive is a programmer error and panics with a
+// message starting "weftotel:"; an invalid DurationBuckets panics at once.
+// Errors from the Meter (an invalid instrument, a failed callback
+// registration) are returned, and leave nothing registered.
+package weftotel
