@@ -16,35 +16,50 @@ import (
 // with NewKeyed.
 //
 // A key whose bucket has been full again for the idle TTL (see IdleTTL) is
-// forgotten when a new key arrives in its shard: a full bucket is exactly
-// what a new limiter starts with, so that loses nothing, and only keys that
-// are still being limited take memory. With MaxKeys, a new key also evicts
-// the least recently used key of its shard once the shard is full; an
-// evicted key starts over with a full bucket, so a key evicted while busy can
-// be admitted beyond its limit: size MaxKeys above the number of keys busy at
-// once.
+// idle: a full bucket is exactly what a new limiter starts with, so
+// forgetting it loses nothing. Each new key arriving in a shard forgets up
+// to 8 of the shard's idle keys, whatever their rates and however recently
+// they were used, so memory is bounded by the keys still being limited plus
+// a few per shard. With MaxKeys, a new key in a full shard evicts an idle key
+// if the shard has one, and otherwise the least recently used key, which is
+// still being limited: an evicted key starts over with a full bucket and can
+// be admitted beyond its limit, so size MaxKeys above the number of keys
+// limited at once.
 type Keyed[K comparable] struct {
 	newLimiter func(K) *Rate
 	idleTTL    int64 // ns
 	seed       maphash.Seed
 	mask       uint64 // len(shards) - 1, a power of two minus one
 	shards     []keyedShard[K]
+	epoch      time.Time // origin of the due times, with a monotonic reading
 }
 
 // keyedShard holds the keys whose hash selects it.
 type keyedShard[K comparable] struct {
-	mu      sync.Mutex // guards the fields below
-	keys    map[K]*keyedEntry[K]
-	lru     keyedEntry[K] // sentinel: lru.next is the most recently used
-	maxKeys int           // 0: no limit
-	_       [64]byte      // keeps neighbouring shards' locks apart
+	mu   sync.Mutex // guards the fields below
+	keys map[K]*keyedEntry[K]
+	lru  keyedEntry[K] // sentinel: lru.next is the most recently used
+	// due is a min-heap of the keys by due time: every idle key is among
+	// those whose due time has passed, which the sweep finds first.
+	due     []*keyedEntry[K]
+	maxKeys int      // 0: no limit
+	_       [64]byte // keeps neighbouring shards' locks apart
 }
 
-// keyedEntry is one key's limiter, linked in its shard's LRU list.
+// keyedEntry is one key's limiter, linked in its shard's LRU list and placed
+// in its due heap.
 type keyedEntry[K comparable] struct {
 	key        K
 	r          *Rate
 	prev, next *keyedEntry[K]
+	// off is r's epoch minus the Keyed's, in ns, so that the key is idle
+	// once the Keyed's clock reaches off + r.tat + idleTTL.
+	off int64
+	// due is a time, by the Keyed's clock, before which the key is not
+	// idle: that sum when it was last computed. The key's calls only ever
+	// move it later, so the sweep recomputes it lazily.
+	due int64
+	pos int // index in the shard's due heap
 }
 
 // KeyedOption configures NewKeyed.
@@ -55,9 +70,10 @@ type keyedConfig struct {
 	idleTTL time.Duration
 }
 
-// MaxKeys bounds the number of keys a Keyed holds to n: a new key evicts the
-// least recently used key of its shard (Keyed splits n over its shards, so
-// eviction is least recently used per shard, not over all keys). Without it
+// MaxKeys bounds the number of keys a Keyed holds to n: a new key arriving
+// in a full shard evicts a key whose bucket is full (IdleTTL or not) if the
+// shard has one, and otherwise its least recently used key (Keyed splits n
+// over its shards, so eviction is per shard, not over all keys). Without it
 // only idle keys are dropped. MaxKeys panics if n < 1.
 func MaxKeys(n int) KeyedOption {
 	if n < 1 {
@@ -69,7 +85,8 @@ func MaxKeys(n int) KeyedOption {
 // IdleTTL keeps a key whose bucket is full again (it has been idle long
 // enough to earn its whole burst back) for d more before forgetting it, which
 // spares recreating limiters for keys that come back. The default is 0:
-// forget it at once. IdleTTL panics if d is negative.
+// forget it at once; a d beyond 73 years counts as 73 years. IdleTTL panics
+// if d is negative.
 func IdleTTL(d time.Duration) KeyedOption {
 	if d < 0 {
 		panic(fmt.Sprintf("limiter: IdleTTL(%v): d must not be negative", d))
@@ -99,10 +116,11 @@ func NewKeyed[K comparable](newLimiter func(K) *Rate, opts ...KeyedOption) *Keye
 	}
 	k := &Keyed[K]{
 		newLimiter: newLimiter,
-		idleTTL:    int64(c.idleTTL),
+		idleTTL:    min(int64(c.idleTTL), maxTolerance), // keeps off + tat + idleTTL from overflowing
 		seed:       maphash.MakeSeed(),
 		mask:       uint64(n - 1),
 		shards:     make([]keyedShard[K], n),
+		epoch:      time.Now(),
 	}
 	for i := range k.shards {
 		s := &k.shards[i]
@@ -162,11 +180,15 @@ func (k *Keyed[K]) Len() int {
 }
 
 func (k *Keyed[K]) shard(key K) *keyedShard[K] {
+	if k.shards == nil {
+		panic("limiter: Keyed used without NewKeyed")
+	}
 	return &k.shards[maphash.Comparable(k.seed, key)&k.mask]
 }
 
 // keyedSweep is the most idle keys one new key drops, which bounds the time
-// the shard's lock is held while memory still shrinks as keys arrive.
+// the shard's lock is held while memory still shrinks faster than keys
+// arrive.
 const keyedSweep = 8
 
 // get returns key's limiter, creating it if need be, and marks it as the
@@ -180,25 +202,48 @@ func (k *Keyed[K]) get(s *keyedShard[K], key K) *Rate {
 		}
 		return e.r
 	}
-	now := time.Now()
-	for i := 0; i < keyedSweep && s.lru.prev != &s.lru; i++ {
-		old := s.lru.prev
-		if int64(now.Sub(old.r.epoch))-old.r.tat.Load() < k.idleTTL {
-			break
+	now := int64(time.Since(k.epoch))
+	if k.sweep(s, now, keyedSweep) < keyedSweep && s.maxKeys > 0 && len(s.keys) >= s.maxKeys {
+		// No key is idle (the sweep stopped short). Evict one whose bucket
+		// is full, though its IdleTTL has not passed, or else the least
+		// recently used, which is still being limited. Due times are a
+		// key's full time plus IdleTTL, so the same sweep finds the first.
+		if k.idleTTL == 0 || k.sweep(s, now+k.idleTTL, 1) == 0 {
+			s.remove(s.lru.prev)
 		}
-		s.remove(old)
-	}
-	if s.maxKeys > 0 && len(s.keys) >= s.maxKeys {
-		s.remove(s.lru.prev)
 	}
 	r := k.newLimiter(key)
 	if r == nil {
 		panic(fmt.Sprintf("limiter: Keyed: newLimiter(%v) returned nil", key))
 	}
-	e = &keyedEntry[K]{key: key, r: r}
+	off := int64(r.epoch.Sub(k.epoch))
+	e = &keyedEntry[K]{key: key, r: r, off: off, due: off + r.tat.Load() + k.idleTTL}
 	s.keys[key] = e
 	s.pushFront(e)
+	s.push(e)
 	return r
+}
+
+// sweep forgets up to max idle keys of s at now and returns how many it
+// forgot; fewer than max means that s has no idle key left. It looks only at
+// keys whose due time has passed, earliest first: one still being limited
+// gets its true due time and goes back into the heap, later than now, so
+// that it is looked at again only once it could have become idle, and never
+// hides the idle keys behind it. Each such look follows calls that kept the
+// key limited, so the work is paid for by those calls. s.mu must be held.
+func (k *Keyed[K]) sweep(s *keyedShard[K], now int64, limit int) int {
+	n := 0
+	for n < limit && len(s.due) > 0 && s.due[0].due <= now {
+		e := s.due[0]
+		if due := e.off + e.r.tat.Load() + k.idleTTL; due > now {
+			e.due = due
+			s.down(0)
+			continue
+		}
+		s.remove(e)
+		n++
+	}
+	return n
 }
 
 func (s *keyedShard[K]) pushFront(e *keyedEntry[K]) {
@@ -206,9 +251,65 @@ func (s *keyedShard[K]) pushFront(e *keyedEntry[K]) {
 	e.next.prev, s.lru.next = e, e
 }
 
+// remove forgets e.
 func (s *keyedShard[K]) remove(e *keyedEntry[K]) {
 	e.unlink()
 	delete(s.keys, e.key)
+	last := len(s.due) - 1
+	if i := e.pos; i != last {
+		s.due[i] = s.due[last]
+		s.due[i].pos = i
+		s.due[last] = nil
+		s.due = s.due[:last]
+		s.down(i)
+		s.up(i)
+	} else {
+		s.due[last] = nil
+		s.due = s.due[:last]
+	}
+}
+
+// push adds e to the due heap.
+func (s *keyedShard[K]) push(e *keyedEntry[K]) {
+	e.pos = len(s.due)
+	s.due = append(s.due, e)
+	s.up(e.pos)
+}
+
+// up moves the heap entry at i towards the root while it is due earlier
+// than its parent.
+func (s *keyedShard[K]) up(i int) {
+	h := s.due
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p].due <= h[i].due {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		h[p].pos, h[i].pos = p, i
+		i = p
+	}
+}
+
+// down moves the heap entry at i towards the leaves while a child is due
+// earlier.
+func (s *keyedShard[K]) down(i int) {
+	h := s.due
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && h[c+1].due < h[c].due {
+			c++
+		}
+		if h[i].due <= h[c].due {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		h[i].pos, h[c].pos = i, c
+		i = c
+	}
 }
 
 func (e *keyedEntry[K]) unlink() {

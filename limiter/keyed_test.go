@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -221,4 +222,108 @@ func TestKeyedConcurrentEviction(t *testing.T) {
 		wg.Wait()
 		assert.LessOrEqual(t, k.Len(), maxKeys)
 	})
+}
+
+// keyedShards is the number of shards NewKeyed makes without MaxKeys.
+func keyedShards() int {
+	n := 1
+	for n < 4*runtime.GOMAXPROCS(0) {
+		n <<= 1
+	}
+	return n
+}
+
+// TestKeyedMemoryBoundedByLimitedKeys replays, scaled down, traffic where
+// 1% of the keys are on a one-per-minute tier and the rest on a fast one:
+// the slow keys stay limited for a minute, the fast ones for a millisecond.
+// Memory must follow the keys still being limited, whatever the mix: a slow
+// key at the end of a shard's LRU list must not keep the idle keys behind
+// it. The second case is a single key that drains a slow burst.
+func TestKeyedMemoryBoundedByLimitedKeys(t *testing.T) {
+	const (
+		keys = 20_000
+		step = 100 * time.Microsecond // between new keys: 2s in all
+	)
+	for _, tc := range []struct {
+		name    string
+		slow    func(i int) bool
+		limited int // keys limited at the end: every slow key, and the fast keys of the last ms
+	}{
+		{"tiers", func(i int) bool { return i%100 == 0 }, keys/100 + 10},
+		{"one drained burst", func(i int) bool { return i == 0 }, 1 + 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				k := limiter.NewKeyed(func(i int) *limiter.Rate {
+					if tc.slow(i) {
+						return limiter.NewRate(1.0/60, 5)
+					}
+					return limiter.NewRate(1000, 1)
+				})
+				peak := 0
+				for i := range keys {
+					if tc.slow(i) {
+						for range 5 {
+							require.True(t, k.Allow(i))
+						}
+						require.False(t, k.Allow(i))
+					} else {
+						require.True(t, k.Allow(i))
+					}
+					if i%1000 == 999 {
+						peak = max(peak, k.Len())
+					}
+					time.Sleep(step)
+				}
+				slack := 4 * keyedShards()
+				t.Logf("peak %d keys held, %d limited at the end, %d shards", peak, tc.limited, keyedShards())
+				assert.LessOrEqual(t, peak, tc.limited+slack)
+			})
+		})
+	}
+}
+
+// TestKeyedMaxKeysEvictsIdleFirst replays, scaled down, 200 keys of a
+// one-per-minute tier each called twice within its minute while a stream of
+// one-off fast keys passes by, with MaxKeys at 5x the busy set. No busy key
+// may be evicted while idle keys are held, so none is admitted twice. With
+// IdleTTL the idle keys are kept, and MaxKeys must evict them, full buckets,
+// before the busy keys.
+func TestKeyedMaxKeysEvictsIdleFirst(t *testing.T) {
+	for _, opts := range [][]limiter.KeyedOption{
+		{limiter.MaxKeys(1000)},
+		{limiter.MaxKeys(1000), limiter.IdleTTL(time.Hour)},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			k := limiter.NewKeyed(func(key string) *limiter.Rate {
+				if key[0] == 'b' {
+					return limiter.NewRate(1.0/60, 1)
+				}
+				return limiter.NewRate(1000, 1)
+			}, opts...)
+			fast := 0
+			twice := 0
+			for round := range 2 {
+				for b := range 200 {
+					if k.Allow(fmt.Sprint("b", b)) != (round == 0) {
+						twice++
+					}
+					for range 20 {
+						require.True(t, k.Allow(fmt.Sprint("f", fast)))
+						fast++
+						time.Sleep(100 * time.Microsecond)
+					}
+				}
+			}
+			assert.Zero(t, twice, "busy keys admitted twice within their minute (or refused at first)")
+			assert.LessOrEqual(t, k.Len(), 1000)
+		})
+	}
+}
+
+func TestKeyedZeroPanics(t *testing.T) {
+	var k limiter.Keyed[string]
+	assert.PanicsWithValue(t, "limiter: Keyed used without NewKeyed", func() { k.Allow("a") })
+	assert.PanicsWithValue(t, "limiter: Keyed used without NewKeyed", func() { _ = k.Wait(context.Background(), "a") })
+	assert.PanicsWithValue(t, "limiter: Keyed used without NewKeyed", func() { k.Decide("a") })
 }
