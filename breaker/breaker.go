@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,51 +38,6 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", uint8(s))
 }
 
-// ErrOpen is matched (with errors.Is) by every error a Breaker returns when
-// it rejects a call. The error itself is an *OpenError.
-var ErrOpen = errors.New("breaker: open")
-
-// OpenError is the error returned for a rejected call. One OpenError is
-// shared by every call a breaker rejects in one Open period, so rejecting
-// allocates nothing; treat it as read-only.
-type OpenError struct {
-	// State is the state that rejected the call: Open, or HalfOpen when
-	// every probe slot was taken.
-	State State
-	probe time.Time     // when the breaker lets probes through; zero: see Wait
-	hold  time.Duration // Wait of a breaker held open by ForceOpen
-}
-
-// Wait returns how long from now until the breaker lets a probe through
-// (zero once that time has come). It is zero when the breaker is half-open
-// (a slot frees as soon as a probe finishes), and the OpenFor duration when
-// the breaker is held open by ForceOpen, which has no end until Reset.
-func (e *OpenError) Wait() time.Duration {
-	if e.probe.IsZero() {
-		return e.hold
-	}
-	return max(0, time.Until(e.probe))
-}
-
-// Error describes the rejection, with the time until the next probe
-// rounded up to the millisecond.
-func (e *OpenError) Error() string {
-	switch {
-	case e.State == HalfOpen:
-		return "breaker: open (half-open, every probe slot taken)"
-	case e.probe.IsZero():
-		return "breaker: open (held open until Reset)"
-	}
-	return fmt.Sprintf("breaker: open (next probe in %v)", (e.Wait() + time.Millisecond - 1).Truncate(time.Millisecond))
-}
-
-// errHalfOpenFull is the rejection of a half-open breaker: it has no fields
-// that vary, so one value serves every call.
-var errHalfOpenFull = &OpenError{State: HalfOpen}
-
-// Is reports whether target is ErrOpen.
-func (e *OpenError) Is(target error) bool { return target == ErrOpen }
-
 // Stats is a snapshot of a Breaker.
 type Stats struct {
 	// State is the current state.
@@ -103,45 +57,37 @@ type Stats struct {
 // A Breaker is a circuit breaker: it lets calls through while they succeed
 // (Closed), rejects them for a while once a trip condition is met (Open),
 // then lets a few probes through (HalfOpen) and closes again if they
-// succeed or reopens if one fails. A Breaker is safe for concurrent use;
-// create one with New (the zero value is not usable).
-//
-// In the Closed state a call takes no lock and allocates nothing: it reads
-// the state, runs, and (unless it failed or was slow) counts itself with one
-// atomic add on one of several cache lines, chosen by its goroutine's stack
-// so that goroutines running at once rarely share one. Failures, slow calls
-// and transitions take a lock.
+// succeed or reopens if one fails. A Breaker is safe for concurrent use.
+// Create one with New: the zero value panics on first use. A Breaker needs
+// no Close: the one timer it may hold (for the end of an Open period) runs
+// nothing until it fires and is stopped when the breaker leaves Open.
 type Breaker struct {
-	// word holds the State in its low 2 bits and the generation above: it
-	// changes on every transition, so a result that comes back for an
-	// admission of an earlier generation is recognised and dropped.
+	// word holds the state (low 2 bits), fastBit, and a generation above
+	// them that changes on every transition, so that a result that comes
+	// back for an admission of an earlier generation is recognised and
+	// dropped. It is 0 only in a Breaker not made by New.
 	word        atomic.Uint64
 	consecutive atomic.Int64              // run of failures; reset lock-free by successes
-	openUntil   atomic.Int64              // Open: nanoseconds since start when probes may begin
 	openErr     atomic.Pointer[OpenError] // Open: the error for rejected calls
-	offset      atomic.Int64              // TimeWindow: virtual clock offset of this generation
+	openUntil   atomic.Int64              // Open: nanoseconds since start when probes may begin
+	rejected    *stripe.Counter
 
 	cfg   config
-	timed bool // calls are timed: SlowCalls or TimeWindow
-	// fastMask is stateMask when a Closed call needs no clock and nil needs
-	// no classifier: then word&fastMask == 0 means the lock-free fast path
-	// applies. Otherwise it is all ones (word is never 0).
-	fastMask uint64
-	start    time.Time
-	stripes  []cell
-	mask     uint32
+	start time.Time
+	timed bool         // calls are timed: SlowCalls or TimeWindow
+	win   rateWindow   // FailureRate or SlowCalls: the window; nil otherwise
+	count *countWindow // win, when it is a Window(n)
+	tw    *timeWindow  // win, when it is a TimeWindow
 
 	mu sync.Mutex
-	// mu guards the fields below, except the parts of tw that New sets and
-	// never changes (bucket, stride, slot and the slice of atomic words) and
-	// tw.hint, an atomic cache of the current epoch.
-	cw         countWindow
-	tw         timeWindow
+	// mu guards the fields below and the locked halves of the windows.
 	openDur    time.Duration // the open time of the current or last Open
 	forced     bool          // opened by ForceOpen
 	admitted   int           // HalfOpen: probes admitted and not ignored
 	succeeded  int           // HalfOpen: probes that succeeded
 	slowProbes int           // HalfOpen: probes that were slow
+	timer      *time.Timer   // Open, not forced: makes the breaker HalfOpen when the open time ends
+	timerFake  bool          // timer was made in a synctest bubble
 
 	// changes holds transitions for OnStateChange: pushed under mu, in
 	// transition order, and delivered by deliver with no lock held.
@@ -150,43 +96,38 @@ type Breaker struct {
 
 type transition struct{ from, to State }
 
-const stateMask = 3
+// The layout of Breaker.word.
+const (
+	stateMask = 3
+	// fastBit is set when a Closed call needs no clock and no classifier:
+	// then word&fastMask == fastBit means the lock-free path applies. It is
+	// never set in a zero Breaker, which so takes the path that panics.
+	fastBit  = 4
+	fastMask = stateMask | fastBit
+	genUnit  = 8
+)
 
 // New returns a closed Breaker configured by opts. Without a trip condition
 // (ConsecutiveFailures, FailureRate, SlowCalls) it trips after 5
 // consecutive failures; it stays open for 60s (OpenFor) and then lets 1
-// probe through (HalfOpenProbes). New panics if an option is invalid.
+// probe through (HalfOpenProbes). New panics if two options contradict
+// each other (each option panics on its own invalid values).
 func New(opts ...Option) *Breaker {
-	b := &Breaker{cfg: newConfig(opts), start: time.Now()}
-	n := stripe.Count()
-	b.stripes, b.mask = make([]cell, n), uint32(n-1)
-	w := b.cfg.win
-	switch {
+	b := &Breaker{cfg: newConfig(opts), start: time.Now(), rejected: stripe.NewCounter()}
+	switch w := b.cfg.win; {
 	case w.n > 0: // set only with a rate
-		b.cw.fails, b.cw.slows = newBitRing(w.n), newBitRing(w.n)
+		b.count = newCountWindow(w.n)
+		b.win = b.count
 	case w.buckets > 0:
-		// A stripe's slots are a power of two, so that an epoch's slot is
-		// the epoch masked, not divided, and fill whole 128-byte lines. The
-		// window's buckets, consecutive epochs, still get different slots.
-		slots := 1 << bits.Len(uint(w.buckets-1))
-		stride := max(slots, 16)
-		b.tw = timeWindow{
-			bucket: int64(w.span / time.Duration(w.buckets)),
-			words:  make([]atomic.Uint64, n*stride),
-			stride: stride,
-			slot:   uint64(slots - 1),
-			locked: make([]lockedBucket, w.buckets),
-		}
-		b.timed = true
+		b.tw = newTimeWindow(w.span, w.buckets)
+		b.win = b.tw
 	}
-	if b.cfg.slowAfter > 0 {
-		b.timed = true
+	b.timed = b.tw != nil || b.cfg.slowAfter > 0
+	word := uint64(genUnit) // Closed, generation 1
+	if !b.timed && b.cfg.classify == nil {
+		word |= fastBit
 	}
-	b.fastMask = stateMask
-	if b.timed || b.cfg.classify != nil {
-		b.fastMask = math.MaxUint64
-	}
-	b.word.Store(stateMask + 1) // Closed, generation 1
+	b.word.Store(word)
 	b.openDur = b.cfg.openFor
 	return b
 }
@@ -205,11 +146,15 @@ type token struct {
 // outcome and returns its error. When the breaker rejects the call, Do
 // returns an *OpenError (matching ErrOpen) without calling fn. If fn panics
 // (or calls runtime.Goexit), the call counts as a failure and the panic
-// continues in the caller's goroutine.
+// continues in the caller's goroutine. Do panics if ctx or fn is nil,
+// before counting anything.
 func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) (err error) {
+	if ctx == nil || fn == nil {
+		panicNil(ctx)
+	}
 	t := token{word: b.word.Load()}
-	if t.word&b.fastMask != 0 {
-		if t, err = b.admitSlow(); err != nil {
+	if t.word&fastMask != fastBit {
+		if t, err = b.admitSlow(t.word); err != nil {
 			return err
 		}
 	}
@@ -217,7 +162,7 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) (err e
 	// The Closed state's common case is inlined in this deferred call,
 	// which then makes no further call.
 	defer func() {
-		if err == nil && t.word&b.fastMask == 0 {
+		if err == nil && t.word&fastMask == fastBit {
 			b.closedSuccess(t.word)
 		} else {
 			b.done(t, err)
@@ -228,23 +173,35 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) (err e
 
 // Get is Do for a function that returns a value: it returns fn's value and
 // error, or the zero T and an *OpenError when b rejects the call. A panic
-// in fn counts as a failure and continues, as in Do.
+// in fn counts as a failure and continues, as in Do. Get panics if ctx or
+// fn is nil.
 func Get[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error) {
+	if ctx == nil || fn == nil {
+		panicNil(ctx)
+	}
 	t := token{word: b.word.Load()}
-	if t.word&b.fastMask != 0 {
-		if t, err = b.admitSlow(); err != nil {
+	if t.word&fastMask != fastBit {
+		if t, err = b.admitSlow(t.word); err != nil {
 			return v, err
 		}
 	}
 	err = errPanicked
 	defer func() {
-		if err == nil && t.word&b.fastMask == 0 {
+		if err == nil && t.word&fastMask == fastBit {
 			b.closedSuccess(t.word)
 		} else {
 			b.done(t, err)
 		}
 	}()
 	return fn(ctx)
+}
+
+// panicNil panics for a nil ctx, or else for a nil function.
+func panicNil(ctx context.Context) {
+	if ctx == nil {
+		panic("breaker: nil context")
+	}
+	panic("breaker: nil function")
 }
 
 // errPanicked marks, in Do and Get, a call that has not returned: seen by
@@ -297,29 +254,32 @@ func (b *Breaker) classify(err error) Outcome {
 
 // admit lets a call through or rejects it.
 func (b *Breaker) admit() (token, error) {
-	if w := b.word.Load(); w&b.fastMask == 0 {
-		return token{word: w}, nil
+	w := b.word.Load()
+	if w&fastMask != fastBit {
+		return b.admitSlow(w)
 	}
-	return b.admitSlow()
+	return token{word: w}, nil
 }
 
-func (b *Breaker) admitSlow() (token, error) {
-	w := b.word.Load()
-	if State(w&stateMask) == Closed {
+// admitSlow admits or rejects a call that cannot take the fast path; w is
+// the word the caller loaded. An Open breaker rejects with no lock and no
+// clock: the timer armed when it opened makes it HalfOpen on time.
+func (b *Breaker) admitSlow(w uint64) (token, error) {
+	switch State(w & stateMask) {
+	case Open:
+		b.rejected.Add(1)
+		return token{}, b.openErr.Load()
+	case Closed:
+		if w == 0 {
+			panic("breaker: Breaker used without New")
+		}
 		t := token{word: w}
 		if b.cfg.slowAfter > 0 {
 			t.start = b.now()
 		}
 		return t, nil
 	}
-	now := b.now()
-	if State(w&stateMask) == Open {
-		if until := b.openUntil.Load(); now < until {
-			return token{}, b.reject(b.openErr.Load())
-		}
-	}
 	b.mu.Lock()
-	changed := b.probeTimeLocked(now)
 	w = b.word.Load()
 	var err error
 	switch State(w & stateMask) {
@@ -333,23 +293,20 @@ func (b *Breaker) admitSlow() (token, error) {
 		}
 	}
 	b.mu.Unlock()
-	if changed {
-		b.deliver()
-	}
 	if err != nil {
-		return token{}, b.reject(err)
+		b.rejected.Add(1)
+		return token{}, err
 	}
-	return token{word: w, start: now}, nil
-}
-
-func (b *Breaker) reject(err error) error {
-	b.pick().rejected.Add(1)
-	return err
+	t := token{word: w}
+	if b.timed {
+		t.start = b.now()
+	}
+	return t, nil
 }
 
 // record counts the outcome of a call admitted with t that returned err.
 func (b *Breaker) record(t token, err error) {
-	if err == nil && t.word&b.fastMask == 0 {
+	if err == nil && t.word&fastMask == fastBit {
 		b.closedSuccess(t.word)
 		return
 	}
@@ -365,36 +322,36 @@ func (b *Breaker) closedSuccess(w uint64) {
 	if b.consecutive.Load() != 0 {
 		b.consecutive.Store(0)
 	}
-	if b.cfg.win.n > 0 {
-		b.stripes[stripe.Index(b.mask)].calls.Add(1) // not pick: keeps this inlinable
+	if b.count != nil {
+		b.count.success()
 	}
 }
 
 // recordOutcome counts outcome o of a call admitted with t.
 func (b *Breaker) recordOutcome(t token, o Outcome) {
-	if o == Ignore && State(t.word&stateMask) == Closed {
+	state := State(t.word & stateMask)
+	if o == Ignore && state == Closed {
 		return
 	}
 	var now int64
-	if b.timed || State(t.word&stateMask) == HalfOpen {
+	if b.timed {
 		now = b.now()
 	}
 	slow := b.cfg.slowAfter > 0 && o != Ignore && time.Duration(now-t.start) > b.cfg.slowAfter
-	if State(t.word&stateMask) == Closed && o == Success && !slow {
-		if b.tw.bucket > 0 && b.word.Load() == t.word {
-			e := b.epoch(now)
-			bucketAdd(&b.tw.words[b.pickIndex()*b.tw.stride+int(e&b.tw.slot)], e)
+	if state == Closed && o == Success && !slow {
+		if b.tw != nil && b.word.Load() == t.word {
+			b.tw.success(now)
 		}
 		b.closedSuccess(t.word)
 		return
 	}
-	if now == 0 {
+	if !b.timed {
 		now = b.now() // for the open time, should this trip the breaker
 	}
 	b.mu.Lock()
 	changed := false
 	if b.word.Load() == t.word {
-		switch State(t.word & stateMask) {
+		switch state {
 		case Closed:
 			changed = b.closedLocked(now, o == Failure, slow)
 		case HalfOpen:
@@ -417,9 +374,9 @@ func (b *Breaker) closedLocked(now int64, failed, slow bool) bool {
 		b.consecutive.Store(0)
 	}
 	trip := b.cfg.consecutive > 0 && run >= int64(b.cfg.consecutive)
-	if b.cfg.failRate > 0 || b.cfg.slowRate > 0 {
-		b.recordLocked(now, failed, slow)
-		calls, fails, slows := b.counts(now)
+	if b.win != nil {
+		b.win.record(now, failed, slow)
+		calls, fails, slows := b.win.counts(now)
 		c := float64(calls)
 		trip = trip ||
 			b.cfg.failRate > 0 && calls >= b.cfg.failMin && float64(fails) >= b.cfg.failRate*c ||
@@ -467,42 +424,74 @@ func (b *Breaker) reopenLocked(now int64) {
 	b.setLocked(Open, now)
 }
 
-// probeTimeLocked moves an Open breaker whose open time has passed to
-// HalfOpen, and reports whether it did. b.mu must be held.
-func (b *Breaker) probeTimeLocked(now int64) bool {
-	if State(b.word.Load()&stateMask) != Open || b.forced || now < b.openUntil.Load() {
-		return false
+// openEnded is run by the timer armed when the breaker opened in
+// generation w: it makes the breaker HalfOpen, unless it has changed state
+// since.
+func (b *Breaker) openEnded(w uint64) {
+	b.mu.Lock()
+	changed := b.word.Load() == w
+	if changed {
+		b.timer = nil
+		b.setLocked(HalfOpen, b.now())
 	}
-	b.setLocked(HalfOpen, now)
-	return true
+	b.mu.Unlock()
+	if changed {
+		b.deliver()
+	}
 }
 
 // setLocked moves the breaker to state to, starting a new generation, and
 // queues the transition for OnStateChange. b.mu must be held.
 func (b *Breaker) setLocked(to State, now int64) {
+	b.stopTimerLocked()
 	w := b.word.Load()
 	from := State(w & stateMask)
 	switch to {
 	case Closed:
 		b.consecutive.Store(0)
-		b.resetWindow(now)
+		if b.win != nil {
+			b.win.reset(now)
+		}
 		b.forced = false
 		b.openDur = b.cfg.openFor // closing ends the OpenBackoff
 	case Open:
 		until := now + int64(b.openDur)
-		e := &OpenError{State: Open, probe: b.start.Add(time.Duration(until))}
+		e := &OpenError{state: Open, probe: b.start.Add(time.Duration(until))}
 		if b.forced || until < now {
 			until = math.MaxInt64
-			e = &OpenError{State: Open, hold: b.cfg.openFor}
+			e = &OpenError{state: Open, hold: b.cfg.openFor}
 		}
 		b.openErr.Store(e)
 		b.openUntil.Store(until)
 	}
 	b.admitted, b.succeeded, b.slowProbes = 0, 0, 0
-	b.word.Store((w+stateMask+1)&^stateMask | uint64(to))
+	w = (w+genUnit)&^stateMask | uint64(to)
+	b.word.Store(w)
+	if to == Open && !b.forced && b.openUntil.Load() != math.MaxInt64 {
+		b.timer = time.AfterFunc(b.openDur, func() { b.openEnded(w) })
+		b.timerFake = inBubble()
+	}
 	if from != to && b.cfg.onChange != nil {
 		b.changes.Push(transition{from, to})
 	}
+}
+
+// stopTimerLocked stops the timer of an Open period, if there is one. A
+// timer made inside a synctest bubble cannot be stopped from outside one:
+// it is then left to fire, which does nothing once the generation it was
+// armed for has ended. b.mu must be held.
+func (b *Breaker) stopTimerLocked() {
+	if b.timer != nil && (!b.timerFake || inBubble()) {
+		b.timer.Stop()
+	}
+	b.timer = nil
+}
+
+// inBubble reports whether the calling goroutine is in a synctest bubble,
+// where time.Now carries no monotonic clock reading.
+func inBubble() bool {
+	now := time.Now()
+	return now == now.Round(0)
 }
 
 // deliver calls OnStateChange for the pending transitions, in order, unless
@@ -511,13 +500,21 @@ func (b *Breaker) deliver() {
 	b.changes.Deliver(func(tr transition) { b.cfg.onChange(tr.from, tr.to) })
 }
 
-// State returns the breaker's current state. An Open breaker whose open
-// time has passed becomes HalfOpen when State (or a call) looks at it.
+// State returns the breaker's current state. An Open breaker becomes
+// HalfOpen when its open time ends, from a timer; State makes the change
+// itself if it looks at the breaker first (inside a synctest bubble, a
+// goroutine that wakes at that instant may run before the timer does).
 func (b *Breaker) State() State {
 	w := b.word.Load()
+	if w == 0 {
+		panic("breaker: Breaker used without New")
+	}
 	if State(w&stateMask) == Open && b.now() >= b.openUntil.Load() {
 		b.mu.Lock()
-		changed := b.probeTimeLocked(b.now())
+		changed := b.word.Load() == w
+		if changed {
+			b.setLocked(HalfOpen, b.now())
+		}
 		w = b.word.Load()
 		b.mu.Unlock()
 		if changed {
@@ -529,9 +526,8 @@ func (b *Breaker) State() State {
 
 // Stats returns a snapshot of the breaker's state and counts.
 func (b *Breaker) Stats() Stats {
-	now := b.now()
+	b.State() // makes an Open breaker whose time has come HalfOpen
 	b.mu.Lock()
-	changed := b.probeTimeLocked(now)
 	s := Stats{
 		State:               State(b.word.Load() & stateMask),
 		ConsecutiveFailures: int(b.consecutive.Load()),
@@ -539,16 +535,11 @@ func (b *Breaker) Stats() Stats {
 	switch {
 	case s.State == HalfOpen:
 		s.Calls, s.Slow = b.succeeded, b.slowProbes
-	case b.cfg.failRate > 0 || b.cfg.slowRate > 0:
-		s.Calls, s.Failures, s.Slow = b.counts(now)
+	case b.win != nil:
+		s.Calls, s.Failures, s.Slow = b.win.counts(b.now())
 	}
 	b.mu.Unlock()
-	for i := range b.stripes {
-		s.Rejected += b.stripes[i].rejected.Load()
-	}
-	if changed {
-		b.deliver()
-	}
+	s.Rejected = uint64(b.rejected.Load())
 	return s
 }
 
@@ -557,6 +548,10 @@ func (b *Breaker) Stats() Stats {
 // are not counted when they finish.
 func (b *Breaker) Reset() {
 	b.mu.Lock()
+	if b.word.Load() == 0 {
+		b.mu.Unlock()
+		panic("breaker: Breaker used without New")
+	}
 	b.setLocked(Closed, b.now())
 	b.mu.Unlock()
 	b.deliver()
@@ -566,6 +561,10 @@ func (b *Breaker) Reset() {
 // until Reset is called.
 func (b *Breaker) ForceOpen() {
 	b.mu.Lock()
+	if b.word.Load() == 0 {
+		b.mu.Unlock()
+		panic("breaker: Breaker used without New")
+	}
 	b.forced = true
 	b.setLocked(Open, b.now())
 	b.mu.Unlock()

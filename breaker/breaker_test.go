@@ -46,6 +46,13 @@ func repeat(n int, err error) []error {
 	return errs
 }
 
+// sleep sleeps for d in a synctest bubble, then lets the breaker's timer
+// run if it fired at that instant.
+func sleep(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
+}
+
 // slowCall runs a call that takes d (in a synctest bubble) and returns err.
 func slowCall(b *breaker.Breaker, d time.Duration, err error) bool {
 	ran := false
@@ -54,38 +61,39 @@ func slowCall(b *breaker.Breaker, d time.Duration, err error) bool {
 }
 
 func TestNewPanics(t *testing.T) {
+	type opts = []breaker.Option
 	tests := []struct {
 		name string
-		opts []breaker.Option
+		opts func() opts
 		want string
 	}{
-		{"consecutive", []breaker.Option{breaker.ConsecutiveFailures(0)}, "breaker: ConsecutiveFailures(0): n must be at least 1"},
-		{"ratio zero", []breaker.Option{breaker.FailureRate(0)}, "breaker: FailureRate(0): ratio must be in (0, 1]"},
-		{"ratio above one", []breaker.Option{breaker.FailureRate(1.5)}, "breaker: FailureRate(1.5): ratio must be in (0, 1]"},
-		{"ratio NaN", []breaker.Option{breaker.FailureRate(nan())}, "breaker: FailureRate(NaN): ratio must be in (0, 1]"},
-		{"window", []breaker.Option{breaker.FailureRate(0.5, breaker.Window(0))}, "breaker: Window(0): n must be at least 1"},
-		{"time window", []breaker.Option{breaker.FailureRate(0.5, breaker.TimeWindow(-time.Second, 10))}, "breaker: TimeWindow(-1s, 10): d must be positive"},
-		{"time window buckets", []breaker.Option{breaker.FailureRate(0.5, breaker.TimeWindow(time.Second, 0))}, "breaker: TimeWindow(1s, 0)"},
-		{"min calls", []breaker.Option{breaker.FailureRate(0.5, breaker.MinCalls(0))}, "breaker: MinCalls(0): m must be at least 1"},
-		{"min calls above window", []breaker.Option{breaker.FailureRate(0.5, breaker.Window(10), breaker.MinCalls(11))}, "breaker: MinCalls(11): m must not exceed the window's n (Window(10))"},
-		{"slow threshold", []breaker.Option{breaker.SlowCalls(-time.Second, 0.5)}, "breaker: SlowCalls(-1s, 0.5): threshold must be positive"},
-		{"slow ratio", []breaker.Option{breaker.SlowCalls(time.Second, 2)}, "breaker: SlowCalls(2): ratio must be in (0, 1]"},
-		{"windows differ", []breaker.Option{breaker.FailureRate(0.5, breaker.Window(10)), breaker.SlowCalls(time.Second, 0.5, breaker.Window(20))}, "breaker: SlowCalls: Window(20) differs from the window already configured, Window(10)"},
-		{"open for", []breaker.Option{breaker.OpenFor(-time.Second)}, "breaker: OpenFor(-1s): d must not be negative"},
-		{"open backoff", []breaker.Option{breaker.OpenBackoff(-time.Second)}, "breaker: OpenBackoff(-1s): max must be positive"},
-		{"open backoff below open for", []breaker.Option{breaker.OpenFor(time.Minute), breaker.OpenBackoff(time.Second)}, "breaker: OpenBackoff(1s): max must be at least OpenFor (1m0s)"},
-		{"probes", []breaker.Option{breaker.HalfOpenProbes(0)}, "breaker: HalfOpenProbes(0): n must be at least 1"},
-		{"classify", []breaker.Option{breaker.Classify(nil)}, "breaker: Classify(nil): fn must not be nil"},
-		{"on state change", []breaker.Option{breaker.OnStateChange(nil)}, "breaker: OnStateChange(nil): fn must not be nil"},
+		{"consecutive", func() opts { return opts{breaker.ConsecutiveFailures(0)} }, "breaker: ConsecutiveFailures(0): n must be at least 1"},
+		{"ratio zero", func() opts { return opts{breaker.FailureRate(0)} }, "breaker: FailureRate(0): ratio must be in (0, 1]"},
+		{"ratio above one", func() opts { return opts{breaker.FailureRate(1.5)} }, "breaker: FailureRate(1.5): ratio must be in (0, 1]"},
+		{"ratio NaN", func() opts { return opts{breaker.FailureRate(nan())} }, "breaker: FailureRate(NaN): ratio must be in (0, 1]"},
+		{"window", func() opts { return opts{breaker.FailureRate(0.5, breaker.Window(0))} }, "breaker: Window(0): n must be at least 1"},
+		{"time window", func() opts { return opts{breaker.FailureRate(0.5, breaker.TimeWindow(-time.Second, 10))} }, "breaker: TimeWindow(-1s, 10): d must be positive"},
+		{"time window buckets", func() opts { return opts{breaker.FailureRate(0.5, breaker.TimeWindow(time.Second, 0))} }, "breaker: TimeWindow(1s, 0)"},
+		{"min calls", func() opts { return opts{breaker.FailureRate(0.5, breaker.MinCalls(0))} }, "breaker: MinCalls(0): m must be at least 1"},
+		{"min calls above window", func() opts { return opts{breaker.FailureRate(0.5, breaker.Window(10), breaker.MinCalls(11))} }, "breaker: MinCalls(11): m must not exceed the window's n (Window(10))"},
+		{"slow threshold", func() opts { return opts{breaker.SlowCalls(-time.Second, 0.5)} }, "breaker: SlowCalls(-1s, 0.5): threshold must be positive"},
+		{"slow ratio", func() opts { return opts{breaker.SlowCalls(time.Second, 2)} }, "breaker: SlowCalls(2): ratio must be in (0, 1]"},
+		{"windows differ", func() opts { return opts{breaker.FailureRate(0.5, breaker.Window(10)), breaker.SlowCalls(time.Second, 0.5, breaker.Window(20))} }, "breaker: SlowCalls: Window(20) differs from FailureRate's window, Window(10)"},
+		{"open for", func() opts { return opts{breaker.OpenFor(-time.Second)} }, "breaker: OpenFor(-1s): d must not be negative"},
+		{"open backoff", func() opts { return opts{breaker.OpenBackoff(-time.Second)} }, "breaker: OpenBackoff(-1s): max must be positive"},
+		{"open backoff below open for", func() opts { return opts{breaker.OpenFor(time.Minute), breaker.OpenBackoff(time.Second)} }, "breaker: OpenBackoff(1s): max must be at least OpenFor (1m0s)"},
+		{"probes", func() opts { return opts{breaker.HalfOpenProbes(0)} }, "breaker: HalfOpenProbes(0): n must be at least 1"},
+		{"classify", func() opts { return opts{breaker.Classify(nil)} }, "breaker: Classify(nil): fn must not be nil"},
+		{"on state change", func() opts { return opts{breaker.OnStateChange(nil)} }, "breaker: OnStateChange(nil): fn must not be nil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			defer func() {
 				r := recover()
-				require.NotNil(t, r, "New did not panic")
+				require.NotNil(t, r, "no panic")
 				assert.Contains(t, r, tt.want)
 			}()
-			breaker.New(tt.opts...)
+			breaker.New(tt.opts()...)
 		})
 	}
 	assert.PanicsWithValue(t, "breaker: IsFailure(nil): fn must not be nil", func() { breaker.IsFailure(nil) })
@@ -141,22 +149,22 @@ func TestConsecutiveFailures(t *testing.T) {
 		var oe *breaker.OpenError
 		require.ErrorAs(t, err, &oe)
 		assert.ErrorIs(t, err, breaker.ErrOpen)
-		assert.Equal(t, breaker.Open, oe.State)
-		assert.Equal(t, time.Second, oe.Wait())
-		time.Sleep(time.Second - time.Millisecond)
-		assert.Equal(t, time.Millisecond, oe.Wait(), "Wait counts down")
+		assert.Equal(t, breaker.Open, oe.State())
+		assert.Equal(t, time.Second, oe.RetryAfter())
+		sleep(time.Second - time.Millisecond)
+		assert.Equal(t, time.Millisecond, oe.RetryAfter(), "RetryAfter counts down")
 		assert.Equal(t, "breaker: open (next probe in 1ms)", oe.Error())
 		assert.False(t, call(b, nil))
 		_ = b.Do(context.Background(), fail)
 		require.ErrorAs(t, b.Do(context.Background(), fail), &oe)
-		assert.Equal(t, time.Millisecond, oe.Wait())
+		assert.Equal(t, time.Millisecond, oe.RetryAfter())
 
 		// HalfOpen: a failed probe reopens, a good one closes.
-		time.Sleep(time.Millisecond)
+		sleep(time.Millisecond)
 		assert.Equal(t, breaker.HalfOpen, b.State())
 		assert.True(t, call(b, errBoom))
 		assert.Equal(t, breaker.Open, b.State())
-		time.Sleep(time.Second)
+		sleep(time.Second)
 		assert.True(t, call(b, nil))
 		assert.Equal(t, breaker.Closed, b.State())
 		assert.Equal(t, breaker.Stats{State: breaker.Closed, Rejected: 4}, b.Stats())
@@ -171,9 +179,9 @@ func TestDefaults(t *testing.T) {
 		assert.Equal(t, breaker.Closed, b.State())
 		calls(b, errBoom)
 		assert.Equal(t, breaker.Open, b.State())
-		time.Sleep(time.Minute - time.Nanosecond)
+		sleep(time.Minute - time.Nanosecond)
 		assert.Equal(t, breaker.Open, b.State())
-		time.Sleep(time.Nanosecond)
+		sleep(time.Nanosecond)
 		assert.Equal(t, breaker.HalfOpen, b.State())
 	})
 }
@@ -234,7 +242,7 @@ func TestTimeWindowClearedOnClose(t *testing.T) {
 		b := breaker.New(breaker.FailureRate(0.5, breaker.TimeWindow(time.Minute, 6), breaker.MinCalls(2)), breaker.OpenFor(time.Second))
 		calls(b, nil, nil, nil, errBoom, errBoom, errBoom)
 		assert.Equal(t, breaker.Open, b.State())
-		time.Sleep(time.Second)
+		sleep(time.Second)
 		assert.True(t, call(b, nil))
 		assert.Equal(t, breaker.Stats{State: breaker.Closed}, b.Stats())
 		calls(b, nil, errBoom) // 1 of 2: trips only if the old window were kept
@@ -266,13 +274,13 @@ func TestSlowCalls(t *testing.T) {
 		assert.Equal(t, breaker.Open, b.State())
 
 		// Probes: one slow of two is at the ratio, so the breaker reopens.
-		time.Sleep(time.Minute)
+		sleep(time.Minute)
 		var wg sync.WaitGroup
 		wg.Go(func() { slowCall(b, 2*time.Second, nil) })
 		wg.Go(func() { slowCall(b, 0, nil) })
 		wg.Wait()
 		assert.Equal(t, breaker.Open, b.State())
-		time.Sleep(time.Minute)
+		sleep(time.Minute)
 		slowCall(b, 0, nil)
 		slowCall(b, 0, nil)
 		assert.Equal(t, breaker.Closed, b.State())
@@ -298,18 +306,18 @@ func TestOpenBackoff(t *testing.T) {
 		wait := func() time.Duration {
 			var oe *breaker.OpenError
 			require.ErrorAs(t, b.Do(context.Background(), fail), &oe)
-			return oe.Wait()
+			return oe.RetryAfter()
 		}
 		call(b, errBoom)
 		var got []time.Duration
 		for range 5 {
 			d := wait()
 			got = append(got, d)
-			time.Sleep(d)
+			sleep(d)
 			assert.True(t, call(b, errBoom)) // the probe fails: reopen
 		}
 		assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}, got)
-		time.Sleep(wait())
+		sleep(wait())
 		call(b, nil) // closing resets the backoff
 		call(b, errBoom)
 		assert.Equal(t, time.Second, wait())
@@ -321,7 +329,7 @@ func TestHalfOpenProbesConcurrent(t *testing.T) {
 		const probes = 3
 		b := breaker.New(breaker.ConsecutiveFailures(1), breaker.OpenFor(time.Second), breaker.HalfOpenProbes(probes))
 		call(b, errBoom)
-		time.Sleep(time.Second)
+		sleep(time.Second)
 
 		release := make(chan struct{})
 		var running, rejected atomic.Int32
@@ -336,7 +344,7 @@ func TestHalfOpenProbesConcurrent(t *testing.T) {
 				if err != nil {
 					var oe *breaker.OpenError
 					if assert.ErrorAs(t, err, &oe) {
-						assert.Equal(t, breaker.HalfOpen, oe.State)
+						assert.Equal(t, breaker.HalfOpen, oe.State())
 					}
 					rejected.Add(1)
 				}
@@ -356,7 +364,7 @@ func TestHalfOpenIgnoredProbeGivesSlotBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := breaker.New(breaker.ConsecutiveFailures(1), breaker.OpenFor(time.Second), breaker.HalfOpenProbes(2))
 		call(b, errBoom)
-		time.Sleep(time.Second)
+		sleep(time.Second)
 		done1, err := b.Allow()
 		require.NoError(t, err)
 		done2, err := b.Allow()
@@ -466,7 +474,7 @@ func TestLateResultDropped(t *testing.T) {
 		late, err := b.Allow() // admitted while closed
 		require.NoError(t, err)
 		call(b, errBoom)
-		time.Sleep(time.Second)
+		sleep(time.Second)
 		assert.True(t, call(b, nil))
 		assert.Equal(t, breaker.Closed, b.State())
 		late(errBoom) // belongs to the first closed generation: dropped
@@ -474,7 +482,7 @@ func TestLateResultDropped(t *testing.T) {
 
 		// A late probe result after Reset is dropped too.
 		call(b, errBoom)
-		time.Sleep(time.Second)
+		sleep(time.Second)
 		probe, err := b.Allow()
 		require.NoError(t, err)
 		b.Reset()
@@ -488,11 +496,11 @@ func TestForceOpenAndReset(t *testing.T) {
 		var rec recorder
 		b := breaker.New(breaker.OpenFor(time.Second), rec.option())
 		b.ForceOpen()
-		time.Sleep(time.Hour)
+		sleep(time.Hour)
 		var oe *breaker.OpenError
 		require.ErrorAs(t, b.Do(context.Background(), fail), &oe)
-		assert.Equal(t, breaker.Open, oe.State)
-		assert.Equal(t, time.Second, oe.Wait(), "a forced open suggests OpenFor")
+		assert.Equal(t, breaker.Open, oe.State())
+		assert.Equal(t, time.Second, oe.RetryAfter(), "a forced open suggests OpenFor")
 		assert.Equal(t, breaker.Open, b.State())
 		b.Reset()
 		assert.True(t, call(b, nil))
@@ -522,9 +530,19 @@ func TestOpenErrorMessage(t *testing.T) {
 	b := breaker.New()
 	b.ForceOpen()
 	assert.EqualError(t, b.Do(context.Background(), ok), "breaker: open (held open until Reset)")
-	assert.Equal(t, "breaker: open (half-open, every probe slot taken)", (&breaker.OpenError{State: breaker.HalfOpen}).Error())
-	assert.Zero(t, (&breaker.OpenError{State: breaker.HalfOpen}).Wait())
-	assert.NotErrorIs(t, &breaker.OpenError{}, errBoom)
+	assert.NotErrorIs(t, b.Do(context.Background(), ok), errBoom)
+
+	b = breaker.New(breaker.ConsecutiveFailures(1), breaker.OpenFor(0))
+	call(b, errBoom)
+	require.Equal(t, breaker.HalfOpen, b.State())
+	done, err := b.Allow() // the probe
+	require.NoError(t, err)
+	var oe *breaker.OpenError
+	require.ErrorAs(t, b.Do(context.Background(), ok), &oe)
+	assert.Equal(t, "breaker: open (half-open, every probe slot taken)", oe.Error())
+	assert.Equal(t, breaker.HalfOpen, oe.State())
+	assert.Zero(t, oe.RetryAfter())
+	done(nil)
 }
 
 // TestOnStateChangeReentrant checks that the callback may call back into

@@ -16,11 +16,20 @@
 // A Breaker starts Closed and counts outcomes. When a trip condition is met
 // (ConsecutiveFailures, FailureRate or SlowCalls; several may be combined,
 // and any one trips) it becomes Open and rejects every call with an
-// *OpenError, which matches ErrOpen and says how long until the next probe.
-// After OpenFor (doubled on each consecutive reopen with OpenBackoff) it
-// becomes HalfOpen and lets HalfOpenProbes calls through: if they all
-// succeed it closes with an empty window, and if one fails it reopens.
-// OnStateChange reports every transition, once, in order.
+// *OpenError, which matches ErrOpen and says, with RetryAfter, how long
+// until the next probe. After OpenFor (doubled on each consecutive reopen
+// with OpenBackoff) a timer makes it HalfOpen, and it lets HalfOpenProbes
+// calls through: if they all succeed it closes with an empty window, and if
+// one fails it reopens. OnStateChange reports every transition, once, in
+// order, when it happens: the change to HalfOpen is reported when OpenFor
+// ends, not when a call next looks at the breaker.
+//
+// A Breaker needs no Close. Its only timer is armed when it opens, runs
+// nothing until it fires, and is stopped when the breaker leaves Open
+// early (Reset, ForceOpen). In a testing/synctest bubble the timer fires in
+// fake time; a goroutine that wakes at the same instant may run before it,
+// so call synctest.Wait after time.Sleep before expecting a probe to pass
+// (State makes the change itself if its time has come).
 //
 // # Outcomes
 //
@@ -32,16 +41,29 @@
 // on to the caller. Results that arrive after the breaker has changed state
 // (or been Reset) belong to an earlier generation and are not counted.
 //
+// # Misuse
+//
+// An option given an invalid value panics when it is called, naming the
+// option and the value ("breaker: OpenFor(-1s): d must not be negative"),
+// and New panics when options contradict each other. A nil context or a nil
+// function passed to Do or Get panics with "breaker: nil context" or
+// "breaker: nil function" before anything is counted. The zero Breaker is
+// not usable: its first use panics with "breaker: Breaker used without New".
+// Conditions of a correct program (an open breaker) are errors matching
+// ErrOpen.
+//
 // # Cost
 //
 // In the Closed state a call takes no lock and allocates nothing. It loads
 // one atomic word (state and generation), calls the function and, on
-// success, updates a counter on a cache line of its own (none at all when
-// only ConsecutiveFailures is configured). The clock is read only for
-// SlowCalls (to time the call) and TimeWindow (to find its bucket).
-// Failures, slow calls and transitions take a lock; Open rejections take none
-// and allocate nothing. Allow allocates its done function (two small
-// objects) per call; Do and Get allocate nothing.
+// success, counts itself on a cache line of its goroutine's stripe (none at
+// all when only ConsecutiveFailures is configured). The clock is read only
+// for SlowCalls (to time the call) and TimeWindow (to find its bucket).
+// Failures, slow calls and transitions take a lock. An Open breaker rejects
+// with one atomic load of that word, no lock and no clock, and one atomic
+// add on its goroutine's stripe for Stats.Rejected; it allocates nothing.
+// Allow allocates its done function (two small objects) per call; Do and
+// Get allocate nothing.
 //
 // Transport applies a Breaker to an http.RoundTripper.
 package breaker

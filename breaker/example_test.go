@@ -29,7 +29,7 @@ func Example() {
 		var oe *breaker.OpenError
 		switch {
 		case errors.As(err, &oe):
-			fmt.Println(i, "rejected: no call made; next probe within", oe.Wait().Round(10*time.Second))
+			fmt.Println(i, "rejected: no call made; next probe within", oe.RetryAfter().Round(10*time.Second))
 		case err != nil:
 			fmt.Println(i, "failed:", err)
 		default:

@@ -242,6 +242,7 @@ func runModel(t *testing.T, data []byte) {
 		switch op % 9 {
 		case 5: // time passes
 			time.Sleep(time.Duration(1+op/9%8) * 150 * time.Millisecond)
+			synctest.Wait() // the breaker's timer may have fired at this instant
 		case 6:
 			b.Reset()
 			m.openDur = m.openFor
@@ -277,8 +278,8 @@ func runModel(t *testing.T, data []byte) {
 			}
 			if !ran {
 				var oe *breaker.OpenError
-				if !errors.As(got, &oe) || oe.Wait() != wantWait {
-					t.Fatalf("step %d: rejected with %v, want Wait %v", step, got, wantWait)
+				if !errors.As(got, &oe) || oe.RetryAfter() != wantWait {
+					t.Fatalf("step %d: rejected with %v, want RetryAfter %v", step, got, wantWait)
 				}
 				continue
 			}

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// An Option configures a Breaker. Options are applied by New, which panics
-// with a message naming the option and its value when one is invalid.
+// An Option configures a Breaker. An option given an invalid value panics
+// at once, naming the option and the value; New panics when two options
+// contradict each other.
 type Option func(*config)
 
 // A RateOption configures a failure-rate or slow-call-rate condition: the
@@ -58,8 +59,8 @@ func (w window) String() string {
 }
 
 type rateConfig struct {
-	win      window
-	minCalls int
+	win      window // zero: not given
+	minCalls int    // zero: not given
 }
 
 type config struct {
@@ -70,6 +71,7 @@ type config struct {
 	slowRate    float64       // trip at this slow-call rate
 	slowMin     int           // MinCalls of the slow-call rate
 	win         window        // the rate window shared by both rates
+	slowWin     window        // SlowCalls' window, reconciled with win by New
 	openFor     time.Duration
 	openMax     time.Duration // OpenBackoff's max; 0: no backoff
 	probes      int
@@ -90,12 +92,10 @@ const (
 // nor reset it, and nothing else (time in particular) does. When no trip
 // condition is given, New uses ConsecutiveFailures(5). It panics if n < 1.
 func ConsecutiveFailures(n int) Option {
-	return func(c *config) {
-		if n < 1 {
-			panic(fmt.Sprintf("breaker: ConsecutiveFailures(%d): n must be at least 1", n))
-		}
-		c.consecutive = n
+	if n < 1 {
+		panic(fmt.Sprintf("breaker: ConsecutiveFailures(%d): n must be at least 1", n))
 	}
+	return func(c *config) { c.consecutive = n }
 }
 
 // FailureRate trips the breaker when the share of failed calls in the window
@@ -104,10 +104,10 @@ func ConsecutiveFailures(n int) Option {
 // MinCalls defaults to 20, or to n for a Window(n) with n < 20. It panics if
 // ratio is outside (0, 1].
 func FailureRate(ratio float64, opts ...RateOption) Option {
+	checkRatio("FailureRate", ratio)
+	rc := newRateConfig(opts)
 	return func(c *config) {
-		checkRatio("FailureRate", ratio)
-		c.failRate = ratio
-		c.failMin = c.applyRate("FailureRate", opts)
+		c.failRate, c.failMin, c.win = ratio, rc.minCalls, rc.win
 	}
 }
 
@@ -120,14 +120,13 @@ func FailureRate(ratio float64, opts ...RateOption) Option {
 // defaults to Window(100) when neither names one. It panics if threshold is
 // not positive or ratio is outside (0, 1].
 func SlowCalls(threshold time.Duration, ratio float64, opts ...RateOption) Option {
+	if threshold <= 0 {
+		panic(fmt.Sprintf("breaker: SlowCalls(%v, %v): threshold must be positive", threshold, ratio))
+	}
+	checkRatio("SlowCalls", ratio)
+	rc := newRateConfig(opts)
 	return func(c *config) {
-		if threshold <= 0 {
-			panic(fmt.Sprintf("breaker: SlowCalls(%v, %v): threshold must be positive", threshold, ratio))
-		}
-		checkRatio("SlowCalls", ratio)
-		c.slowAfter = threshold
-		c.slowRate = ratio
-		c.slowMin = c.applyRate("SlowCalls", opts)
+		c.slowAfter, c.slowRate, c.slowMin, c.slowWin = threshold, ratio, rc.minCalls, rc.win
 	}
 }
 
@@ -137,34 +136,21 @@ func checkRatio(name string, ratio float64) {
 	}
 }
 
-// applyRate applies opts, reconciles their window with the one already
-// configured, and returns the MinCalls to use.
-func (c *config) applyRate(name string, opts []RateOption) int {
+// newRateConfig applies opts.
+func newRateConfig(opts []RateOption) rateConfig {
 	var rc rateConfig
 	for _, o := range opts {
 		o(&rc)
 	}
-	switch {
-	case rc.win == window{}:
-	case c.win == window{}:
-		c.win = rc.win
-	case c.win != rc.win:
-		panic(fmt.Sprintf("breaker: %s: %v differs from the window already configured, %v; both rates share one window", name, rc.win, c.win))
-	}
-	if rc.minCalls == 0 {
-		return 0 // resolved by New once the window is known
-	}
-	return rc.minCalls
+	return rc
 }
 
 // Window makes a rate count the last n calls. It panics if n < 1.
 func Window(n int) RateOption {
-	return func(rc *rateConfig) {
-		if n < 1 {
-			panic(fmt.Sprintf("breaker: Window(%d): n must be at least 1", n))
-		}
-		rc.win = window{n: n}
+	if n < 1 {
+		panic(fmt.Sprintf("breaker: Window(%d): n must be at least 1", n))
 	}
+	return func(rc *rateConfig) { rc.win = window{n: n} }
 }
 
 // TimeWindow makes a rate count the calls of the last d, kept in buckets
@@ -172,48 +158,40 @@ func Window(n int) RateOption {
 // the buckets-1 before it. Buckets start when the breaker closes. It panics
 // if d is not positive, buckets < 1, or d/buckets is zero.
 func TimeWindow(d time.Duration, buckets int) RateOption {
-	return func(rc *rateConfig) {
-		if d <= 0 || buckets < 1 || d/time.Duration(buckets) == 0 {
-			panic(fmt.Sprintf("breaker: TimeWindow(%v, %d): d must be positive and hold buckets >= 1 buckets of at least 1ns", d, buckets))
-		}
-		rc.win = window{span: d, buckets: buckets}
+	if d <= 0 || buckets < 1 || d/time.Duration(buckets) == 0 {
+		panic(fmt.Sprintf("breaker: TimeWindow(%v, %d): d must be positive and hold buckets >= 1 buckets of at least 1ns", d, buckets))
 	}
+	return func(rc *rateConfig) { rc.win = window{span: d, buckets: buckets} }
 }
 
 // MinCalls makes a rate wait until the window holds at least m calls before
 // it can trip the breaker. It panics if m < 1, and New panics if m exceeds
 // the n of a Window(n).
 func MinCalls(m int) RateOption {
-	return func(rc *rateConfig) {
-		if m < 1 {
-			panic(fmt.Sprintf("breaker: MinCalls(%d): m must be at least 1", m))
-		}
-		rc.minCalls = m
+	if m < 1 {
+		panic(fmt.Sprintf("breaker: MinCalls(%d): m must be at least 1", m))
 	}
+	return func(rc *rateConfig) { rc.minCalls = m }
 }
 
 // OpenFor sets how long the breaker stays Open before it lets probes through
 // (HalfOpen); the default is 60s. Zero means probes are allowed at once. It
 // panics if d is negative.
 func OpenFor(d time.Duration) Option {
-	return func(c *config) {
-		if d < 0 {
-			panic(fmt.Sprintf("breaker: OpenFor(%v): d must not be negative", d))
-		}
-		c.openFor = d
+	if d < 0 {
+		panic(fmt.Sprintf("breaker: OpenFor(%v): d must not be negative", d))
 	}
+	return func(c *config) { c.openFor = d }
 }
 
 // OpenBackoff doubles the open time each time the breaker reopens from
 // HalfOpen without having closed in between, up to max; closing resets it
 // to OpenFor. New panics if max is less than OpenFor's duration.
 func OpenBackoff(max time.Duration) Option {
-	return func(c *config) {
-		if max <= 0 {
-			panic(fmt.Sprintf("breaker: OpenBackoff(%v): max must be positive", max))
-		}
-		c.openMax = max
+	if max <= 0 {
+		panic(fmt.Sprintf("breaker: OpenBackoff(%v): max must be positive", max))
 	}
+	return func(c *config) { c.openMax = max }
 }
 
 // HalfOpenProbes sets how many trial calls the breaker lets through in the
@@ -221,12 +199,10 @@ func OpenBackoff(max time.Duration) Option {
 // reopens as soon as one fails; other calls meanwhile get an error wrapping
 // ErrOpen. It panics if n < 1.
 func HalfOpenProbes(n int) Option {
-	return func(c *config) {
-		if n < 1 {
-			panic(fmt.Sprintf("breaker: HalfOpenProbes(%d): n must be at least 1", n))
-		}
-		c.probes = n
+	if n < 1 {
+		panic(fmt.Sprintf("breaker: HalfOpenProbes(%d): n must be at least 1", n))
 	}
+	return func(c *config) { c.probes = n }
 }
 
 // Classify sets how a call's error counts. The default counts nil as
@@ -234,12 +210,10 @@ func HalfOpenProbes(n int) Option {
 // the dependency did not fail), and every other error as Failure. fn must be
 // safe for concurrent use. It panics if fn is nil.
 func Classify(fn func(error) Outcome) Option {
-	return func(c *config) {
-		if fn == nil {
-			panic("breaker: Classify(nil): fn must not be nil")
-		}
-		c.classify = fn
+	if fn == nil {
+		panic("breaker: Classify(nil): fn must not be nil")
 	}
+	return func(c *config) { c.classify = fn }
 }
 
 // IsFailure is Classify for the common case: nil is Success, an error
@@ -268,12 +242,10 @@ func IsFailure(fn func(error) bool) Option {
 // the goroutine of a later transition rather than the one that caused it,
 // and calls to fn never overlap. It panics if fn is nil.
 func OnStateChange(fn func(from, to State)) Option {
-	return func(c *config) {
-		if fn == nil {
-			panic("breaker: OnStateChange(nil): fn must not be nil")
-		}
-		c.onChange = fn
+	if fn == nil {
+		panic("breaker: OnStateChange(nil): fn must not be nil")
 	}
+	return func(c *config) { c.onChange = fn }
 }
 
 // newConfig applies opts to the defaults and checks what single options
@@ -285,6 +257,13 @@ func newConfig(opts []Option) config {
 	}
 	if c.consecutive == 0 && c.failRate == 0 && c.slowRate == 0 {
 		c.consecutive = defaultConsecutive
+	}
+	switch {
+	case c.slowWin == window{}:
+	case c.win == window{} || c.failRate == 0:
+		c.win = c.slowWin
+	case c.win != c.slowWin:
+		panic(fmt.Sprintf("breaker: SlowCalls: %v differs from FailureRate's window, %v; both rates share one window", c.slowWin, c.win))
 	}
 	if c.failRate > 0 || c.slowRate > 0 {
 		if c.win == (window{}) {

@@ -3,6 +3,7 @@ package breaker
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -48,4 +49,45 @@ func TestBitRing(t *testing.T) {
 	r.clearRange(195, 195+130) // a whole window of successes
 	assert.Equal(t, 0, r.ones)
 	assert.Equal(t, make([]uint64, 3), r.bits)
+}
+
+func TestCountWindow(t *testing.T) {
+	w := newCountWindow(4)
+	w.record(0, true, false) // position 1: failure
+	w.success()              // 2
+	w.record(0, false, true) // 3: slow success
+	calls, fails, slows := w.counts(0)
+	assert.Equal(t, [3]int{3, 1, 1}, [3]int{calls, fails, slows})
+	w.success() // 4
+	w.success() // 5: position 1 leaves the window
+	calls, fails, slows = w.counts(0)
+	assert.Equal(t, [3]int{4, 0, 1}, [3]int{calls, fails, slows})
+	w.reset(0)
+	calls, fails, slows = w.counts(0)
+	assert.Equal(t, [3]int{0, 0, 0}, [3]int{calls, fails, slows})
+	w.success()
+	w.record(0, true, false)
+	calls, fails, _ = w.counts(0)
+	assert.Equal(t, [2]int{2, 1}, [2]int{calls, fails}, "counts start again after reset")
+}
+
+func TestTimeWindow(t *testing.T) {
+	const ms = int64(time.Millisecond)
+	w := newTimeWindow(time.Second, 10) // buckets of 100ms
+	w.success(0)
+	w.record(50*ms, true, false)
+	w.record(150*ms, false, true)
+	calls, fails, slows := w.counts(150 * ms)
+	assert.Equal(t, [3]int{3, 1, 1}, [3]int{calls, fails, slows})
+	calls, fails, slows = w.counts(999 * ms) // bucket 9: all still in
+	assert.Equal(t, [3]int{3, 1, 1}, [3]int{calls, fails, slows})
+	calls, fails, slows = w.counts(1000 * ms) // bucket 10: bucket 0 has left
+	assert.Equal(t, [3]int{1, 0, 1}, [3]int{calls, fails, slows})
+	w.reset(1000 * ms)
+	calls, _, _ = w.counts(1000 * ms)
+	assert.Zero(t, calls, "reset empties the window")
+	w.success(1000 * ms)
+	w.success(1050 * ms)
+	calls, _, _ = w.counts(1050 * ms)
+	assert.Equal(t, 2, calls, "the next generation counts from reset on")
 }
