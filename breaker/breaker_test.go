@@ -78,7 +78,9 @@ func TestNewPanics(t *testing.T) {
 		{"min calls above window", func() opts { return opts{breaker.FailureRate(0.5, breaker.Window(10), breaker.MinCalls(11))} }, "breaker: MinCalls(11): m must not exceed the window's n (Window(10))"},
 		{"slow threshold", func() opts { return opts{breaker.SlowCalls(-time.Second, 0.5)} }, "breaker: SlowCalls(-1s, 0.5): threshold must be positive"},
 		{"slow ratio", func() opts { return opts{breaker.SlowCalls(time.Second, 2)} }, "breaker: SlowCalls(2): ratio must be in (0, 1]"},
-		{"windows differ", func() opts { return opts{breaker.FailureRate(0.5, breaker.Window(10)), breaker.SlowCalls(time.Second, 0.5, breaker.Window(20))} }, "breaker: SlowCalls: Window(20) differs from FailureRate's window, Window(10)"},
+		{"windows differ", func() opts {
+			return opts{breaker.FailureRate(0.5, breaker.Window(10)), breaker.SlowCalls(time.Second, 0.5, breaker.Window(20))}
+		}, "breaker: SlowCalls: Window(20) differs from FailureRate's window, Window(10)"},
 		{"open for", func() opts { return opts{breaker.OpenFor(-time.Second)} }, "breaker: OpenFor(-1s): d must not be negative"},
 		{"open backoff", func() opts { return opts{breaker.OpenBackoff(-time.Second)} }, "breaker: OpenBackoff(-1s): max must be positive"},
 		{"open backoff below open for", func() opts { return opts{breaker.OpenFor(time.Minute), breaker.OpenBackoff(time.Second)} }, "breaker: OpenBackoff(1s): max must be at least OpenFor (1m0s)"},

@@ -140,8 +140,8 @@ type timeWindow struct {
 	offset  atomic.Int64
 	words   []atomic.Uint64 // stripe s, epoch e at s*stride + e&slot
 	stride  int
-	slot    uint64 // slots per stripe, less one
-	mask    uint32 // stripes, less one
+	slot    uint64         // slots per stripe, less one
+	mask    uint32         // stripes, less one
 	locked  []lockedBucket // guarded by Breaker.mu
 }
 
