@@ -17,10 +17,13 @@
 //
 // A try controls what happens next by what it returns: nil ends Do;
 // Permanent(err) ends it at once with err; After(d, err) asks for a delay of d
-// (an HTTP Retry-After, a gRPC pushback); any other error is retried, unless
-// If says otherwise. Do never sleeps into a deadline it cannot beat: when the
-// next delay would end past ctx's deadline or past MaxElapsed, it returns the
-// last error at once. When it gives up, the *Error it returns matches both
+// (an HTTP Retry-After, a gRPC pushback), and so does any error with a
+// method RetryAfter() time.Duration that returns a positive d (an open
+// breaker's or a rate limiter's refusal), so that a retry does not hammer
+// what asked it to wait; any other error is retried, unless If says
+// otherwise. Do never sleeps into a deadline it cannot beat: when the next
+// delay would not end before ctx's deadline, or would end past MaxElapsed,
+// it returns the last error at once. When it gives up, the *Error it returns matches both
 // why it stopped (ErrExhausted, ErrBudgetExhausted, or ctx's cause) and the
 // last try's error with errors.Is.
 //
@@ -30,4 +33,21 @@
 //
 // Do starts no goroutine; it starts no timer when every delay is zero and one
 // timer, reused, otherwise. A call whose first try succeeds does not allocate.
+//
+// # Misuse
+//
+// Options given invalid values panic when they are called, naming the
+// option and the value ("retry: Attempts(0): n must be at least 1"), as do
+// NewBudget and Transport. A nil context or function passed to Do or Get
+// panics with "retry: nil context" or "retry: nil function". Durations a
+// try returns follow the context package: After with a negative d asks for
+// no delay. The zero Policy works: it tries once and never retries. What
+// happens in a correct program (attempts exhausted, a budget refusal, a
+// done context) is an *Error, matched with errors.Is.
+//
+// # Where Transport goes
+//
+// In a stack of http.RoundTrippers, put retry.Transport outermost, so that
+// each try goes through the breaker and the rate limiter and is timed on
+// its own (see the README's resilient client).
 package retry

@@ -74,7 +74,7 @@ func ExampleAfter() {
 	fmt.Println(err)
 	// Output:
 	// true false 1
-	// retry: 1 attempts failed, last: 429 Too Many Requests
+	// retry: 1 attempt failed, last: 429 Too Many Requests
 }
 
 func ExamplePolicy_Delays() {

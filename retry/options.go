@@ -149,9 +149,9 @@ type Event struct {
 	Err error
 	// Delay is how long Do will now wait before the next try.
 	Delay time.Duration
-	// After reports whether Delay was asked for by the try with After (for
-	// Transport, a Retry-After header), capped by CapAfter if given, instead
-	// of computed by the policy.
+	// After reports whether Delay was asked for by the try, with After (for
+	// Transport, a Retry-After header) or an error's RetryAfter method,
+	// capped by CapAfter if given, instead of computed by the policy.
 	After bool
 }
 
@@ -177,7 +177,8 @@ func WithBudget(b *Budget) Option {
 	return func(c *config) { c.budget = b }
 }
 
-// CapAfter caps the delays asked for with After at the policy's maximum delay
+// CapAfter caps the delays asked for with After (or an error's RetryAfter
+// method) at the policy's maximum delay
 // (Exponential's max, or Constant's d). Without it an After delay is honoured
 // in full as long as it ends before the context's deadline and within
 // MaxElapsed.

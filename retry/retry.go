@@ -61,17 +61,29 @@ func New(opts ...Option) *Policy {
 //     Permanent describes;
 //   - ctx is done after a failed try, or while Do waits (the wait ends at
 //     once): an *Error whose Cause is context.Cause(ctx);
-//   - Attempts is reached, or the next delay would end past ctx's deadline or
-//     past MaxElapsed (Do then does not wait): an *Error with ErrExhausted;
+//   - Attempts is reached, or the next delay would not end before ctx's
+//     deadline, or would end past MaxElapsed (Do then does not wait): an
+//     *Error with ErrExhausted;
 //   - the budget refuses the retry: an *Error with ErrBudgetExhausted.
+//
+// The two time limits differ at their boundary. A retry is made only if its
+// delay ends strictly before ctx's deadline: a try that would start at the
+// deadline would find ctx already done. MaxElapsed bounds the start of the
+// last try and includes its end: a delay that ends exactly MaxElapsed after
+// Do was called is waited, and the try made.
 //
 // In each *Error case errors.Is holds for the cause and for the last try's
 // error. Do starts no goroutine; it starts at most one timer, which it stops
-// before returning, and none when every delay is zero. A call whose first try
-// succeeds does not allocate. Do panics if fn is nil.
+// before returning, and none when every delay is zero. A call whose first
+// try succeeds does not allocate, nor does one that succeeds after retries
+// with zero delays. Do panics with "retry: nil context" or "retry: nil
+// function" if ctx or fn is nil.
 func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
+	if ctx == nil {
+		panic("retry: nil context")
+	}
 	if fn == nil {
-		panic("retry: Do called with a nil fn")
+		panic("retry: nil function")
 	}
 	var start time.Time
 	if p.maxElapsed > 0 {
@@ -88,11 +100,17 @@ func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
 }
 
 // Get is Do for a function that returns a value: it returns the value of the
-// try that succeeded, or the zero T and Do's error. Get panics if p or fn is
-// nil.
+// try that succeeded, or the zero T and Do's error. Get panics with "retry:
+// nil context", "retry: nil Policy" or "retry: nil function" if ctx, p or fn
+// is nil.
 func Get[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
-	if p == nil || fn == nil {
-		panic("retry: Get called with a nil Policy or fn")
+	switch {
+	case ctx == nil:
+		panic("retry: nil context")
+	case p == nil:
+		panic("retry: nil Policy")
+	case fn == nil:
+		panic("retry: nil function")
 	}
 	var start time.Time
 	if p.maxElapsed > 0 {
@@ -131,7 +149,7 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 		}
 	}()
 	for {
-		perm, a := markers(err)
+		perm, asked, hasAsked := markers(err)
 		if perm {
 			return unmark(err)
 		}
@@ -148,14 +166,15 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 		}
 
 		d := s.next()
-		if a != nil {
-			d = a.d
+		if hasAsked {
+			d = asked
 			if p.capAfter {
 				d = min(d, p.max)
 			}
 		}
 		if d > 0 || p.maxElapsed > 0 {
-			// Written so that no sum overflows, whatever d is.
+			// Written so that no sum overflows, whatever d is. The
+			// boundaries are Do's: before the deadline, within MaxElapsed.
 			now := time.Now()
 			if dl, ok := ctx.Deadline(); ok && dl.Sub(now) <= d {
 				return h.fail(ErrExhausted, nil)
@@ -168,7 +187,7 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 			return h.fail(ErrBudgetExhausted, nil)
 		}
 		if p.onRetry != nil {
-			p.onRetry(Event{Attempt: h.n, Err: err, Delay: d, After: a != nil})
+			p.onRetry(Event{Attempt: h.n, Err: err, Delay: d, After: hasAsked})
 		}
 
 		if d > 0 {

@@ -36,6 +36,12 @@ func failing(n int, calls *int) func(context.Context) error {
 	}
 }
 
+var nilCtx context.Context
+
+func ok(context.Context) error { return nil }
+
+func okInt(context.Context) (int, error) { return 1, nil }
+
 func TestNewPanics(t *testing.T) {
 	tests := []struct {
 		name string
@@ -59,8 +65,11 @@ func TestNewPanics(t *testing.T) {
 		{"NewBudget ratio>1", func() { retry.NewBudget(1.5, 1) }, "retry: NewBudget(1.5, 1): ratio must be in (0, 1]"},
 		{"NewBudget ratio NaN", func() { retry.NewBudget(math.NaN(), 1) }, "retry: NewBudget(NaN, 1): ratio must be in (0, 1]"},
 		{"NewBudget floor", func() { retry.NewBudget(0.1, -1) }, "retry: NewBudget(0.1, -1): minPerSecond must not be negative"},
-		{"Do nil fn", func() { _ = retry.New().Do(context.Background(), nil) }, "retry: Do called with a nil fn"},
-		{"Get nil fn", func() { _, _ = retry.Get[int](context.Background(), retry.New(), nil) }, "retry: Get called with a nil Policy or fn"},
+		{"Do nil fn", func() { _ = retry.New().Do(context.Background(), nil) }, "retry: nil function"},
+		{"Do nil ctx", func() { _ = retry.New().Do(nilCtx, ok) }, "retry: nil context"},
+		{"Get nil fn", func() { _, _ = retry.Get[int](context.Background(), retry.New(), nil) }, "retry: nil function"},
+		{"Get nil policy", func() { _, _ = retry.Get(context.Background(), nil, okInt) }, "retry: nil Policy"},
+		{"Get nil ctx", func() { _, _ = retry.Get(nilCtx, retry.New(), okInt) }, "retry: nil context"},
 		{"Transport nil policy", func() { retry.Transport(nil, nil) }, "retry: Transport called with a nil Policy"},
 		{"Idempotent", func() { retry.Idempotent(nil) }, "retry: Idempotent(nil): fn must not be nil"},
 		{"RetryResponse", func() { retry.RetryResponse(nil) }, "retry: RetryResponse(nil): fn must not be nil"},
@@ -426,7 +435,7 @@ func TestCancel(t *testing.T) {
 			var re *retry.Error
 			require.ErrorAs(t, err, &re)
 			assert.Same(t, errStop, re.Cause)
-			assert.Equal(t, "retry: stop after 1 attempts, last: boom", err.Error())
+			assert.Equal(t, "retry: stop after 1 attempt, last: boom", err.Error())
 		})
 	})
 	t.Run("during try", func(t *testing.T) {
@@ -637,6 +646,10 @@ func TestAllocs(t *testing.T) {
 			assert.Equal(t, tt.allocs, got)
 		})
 	}
+	t.Run("Get first try", func(t *testing.T) {
+		p := retry.New()
+		assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = retry.Get(ctx, p, okInt) }))
+	})
 	t.Run("Get 4 tries zero delay", func(t *testing.T) {
 		p := retry.New(retry.Constant(0))
 		n := 0
