@@ -41,8 +41,10 @@ func Interval(d time.Duration) Option {
 
 // OverloadAt sets the lag at which the process counts as overloaded (default
 // 50ms): Overloaded turns true at the end of an interval in which the 99th
-// percentile of the scheduler latency, or of the timer lag, reached d. It
-// panics if d is not positive.
+// percentile of the scheduler latency, or the median timer lag, reached d.
+// (The timer lag counts in by its median, so that one late wake-up, from a
+// GC pause or a busy host, does not trip the signal, but a process whose
+// every wake-up is late does.) It panics if d is not positive.
 func OverloadAt(d time.Duration) Option {
 	if d <= 0 {
 		panic(fmt.Sprintf("monitor: OverloadAt(%v): d must be positive", d))
@@ -52,7 +54,7 @@ func OverloadAt(d time.Duration) Option {
 
 // RecoverAt sets the lag below which an overloaded process counts as
 // recovered (default: half of OverloadAt): Overloaded turns false again at
-// the end of an interval in which both 99th percentiles were below d. The
+// the end of an interval in which both figures were below d. The
 // gap between the two thresholds keeps the signal from flapping at every
 // interval when the lag hovers around one value. It panics if d is not
 // positive; Start panics if d exceeds OverloadAt.
@@ -100,8 +102,8 @@ type Snapshot struct {
 	MutexWait float64
 	// CPUs is GOMAXPROCS, the number of goroutines that can run at once.
 	CPUs int
-	// Lag is the larger of the scheduler latency's and the timer lag's 99th
-	// percentiles over the last interval: the value compared with
+	// Lag is the larger of the scheduler latency's 99th percentile and the
+	// timer lag's median over the last interval: the value compared with
 	// OverloadAt and RecoverAt.
 	Lag time.Duration
 	// Overloaded is the value of Overloaded when the figures were read.
@@ -250,14 +252,17 @@ type slot struct {
 	lag []uint64
 }
 
-// lagBuckets are the timer-lag histogram's bounds in seconds: 0, then powers
-// of two from 1µs to about 67s, then +Inf.
+// lagBuckets are the timer-lag histogram's bounds in seconds: 0, then four
+// per power of two from 1µs to 64s (each bucket within 19% of its lower
+// bound, as the runtime's own time histograms are), then +Inf.
 var lagBuckets = func() []float64 {
 	b := []float64{0}
-	for d := time.Microsecond; d <= 64*time.Second; d *= 2 {
-		b = append(b, d.Seconds())
+	for d := time.Microsecond; d < 64*time.Second; d *= 2 {
+		for i := range 4 {
+			b = append(b, d.Seconds()*math.Pow(2, float64(i)/4))
+		}
 	}
-	return append(b, math.Inf(1))
+	return append(b, (64 * time.Second).Seconds(), math.Inf(1))
 }()
 
 func newReading(schedB, gcB []float64) reading {
@@ -313,7 +318,7 @@ func (s *sampler) update(now time.Time, on bool) bool {
 	copy(s.curLag, s.lag)
 	s.curAt = now
 
-	s.recent = max(s.p99(s.schedB, s.cur.sched, s.prev.sched), s.p99(s.lagB, s.curLag, s.prvLag))
+	s.recent = max(s.quantile(s.schedB, s.cur.sched, s.prev.sched, 0.99), s.quantile(s.lagB, s.curLag, s.prvLag, 0.5))
 	if now.Sub(s.lastPush) >= s.slotEvery-s.cfg.interval/2 {
 		s.push(now)
 	}
@@ -350,14 +355,14 @@ func (s *sampler) copyReading(dst *reading, dstLag []uint64, src *reading, srcLa
 	copy(dstLag, srcLag)
 }
 
-// p99 returns the 99th percentile of the histogram a - b with bounds bk.
-func (s *sampler) p99(bk []float64, a, b []uint64) time.Duration {
+// quantile returns the q-quantile of the histogram a - b with bounds bk.
+func (s *sampler) quantile(bk []float64, a, b []uint64, q float64) time.Duration {
 	if bk == nil {
 		return 0
 	}
 	d := s.d[:len(a)]
 	sub(d, a, b)
-	return seconds(quantile(bk, d, 0.99))
+	return seconds(quantile(bk, d, q))
 }
 
 // quantiles returns the quantiles of the histogram a - b with bounds bk.
