@@ -3,10 +3,11 @@ package group
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/weftgo/weft/internal/panics"
+	"github.com/weftgo/weft/internal/policy"
 )
 
 // errFirstWon is the cause with which First cancels the functions that did
@@ -25,15 +26,21 @@ var errFirstNone = errors.New("group: First: no functions given")
 //
 // When every fn fails, First returns the zero value and their errors joined
 // with errors.Join in argument order, each naming its function's index
-// ("group: function 2: ..."). With no fns it returns an error at once.
+// ("group: function 2: ..."). Errors that only echo the cancellation of ctx
+// (context.Canceled, context.DeadlineExceeded or ctx's cause, once ctx is
+// done) count as ctx's cause, reported once, as Map and Group report it.
+// With no fns First returns an error at once.
 //
 // A panic in any fn, or a call to runtime.Goexit, cancels the others and is
 // re-raised in the caller's goroutine as a *PanicError once they have all
-// returned, even if another fn succeeded. First panics if a fn is nil.
+// returned, even if another fn succeeded. First panics if ctx or a fn is nil.
 func First[T any](ctx context.Context, fns ...func(context.Context) (T, error)) (T, error) {
-	for i, fn := range fns {
+	if ctx == nil {
+		panic("group: nil context")
+	}
+	for _, fn := range fns {
 		if fn == nil {
-			panic(fmt.Sprintf("group: First: fns[%d] is nil", i))
+			panic("group: nil function")
 		}
 	}
 	var zero T
@@ -43,50 +50,44 @@ func First[T any](ctx context.Context, fns ...func(context.Context) (T, error)) 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(context.Canceled)
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex // guards the variables below
-		won      bool
-		value    T
-		errs     = make([]error, len(fns))
-		panicked *PanicError
+		wg    sync.WaitGroup
+		pol   policy.Policy
+		won   atomic.Bool
+		value T // the winner's, read after wg.Wait
 	)
+	pol.Init(ctx, cancel, policy.Options{Indexed: true}, len(fns))
 	wg.Add(len(fns))
 	for i, fn := range fns {
 		go func() {
-			defer wg.Done()
-			var v T
-			var err error
-			returned := false
+			var r *panics.Recovered
 			defer func() {
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case !returned:
-					if panicked == nil {
-						panicked = err.(*PanicError)
-						cancel(panicked)
-					}
-				case err != nil:
-					errs[i] = fmt.Errorf("group: function %d: %w", i, err)
-				case !won:
-					won, value = true, v
-					cancel(errFirstWon)
+				if r != nil {
+					pol.PanicAt(i, newPanicError(r), policy.Function(i))
 				}
+				wg.Done()
 			}()
-			panics.Catch(&err, func() error {
-				var e error
-				v, e = fn(ctx)
-				returned = true
-				return e
+			var v T
+			err := panics.Catch(&r, func() error {
+				var err error
+				v, err = fn(ctx)
+				return err
 			})
+			switch {
+			case r != nil: // the deferred call reports it
+			case err != nil:
+				pol.FailAt(i, err, policy.Function(i))
+			case won.CompareAndSwap(false, true):
+				value = v
+				cancel(errFirstWon)
+			}
 		}()
 	}
 	wg.Wait()
-	if panicked != nil {
-		panicked.Repanic()
+	if p := pol.Panicked(); p != nil {
+		panic(p)
 	}
-	if won {
+	if won.Load() {
 		return value, nil
 	}
-	return zero, errors.Join(errs...)
+	return zero, pol.Err(nil)
 }

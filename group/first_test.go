@@ -93,7 +93,7 @@ func TestFirstNoFns(t *testing.T) {
 }
 
 func TestFirstNilFn(t *testing.T) {
-	assert.PanicsWithValue(t, "group: First: fns[1] is nil", func() {
+	assert.PanicsWithValue(t, "group: nil function", func() {
 		_, _ = group.First(t.Context(), func(context.Context) (int, error) { return 1, nil }, nil)
 	})
 }

@@ -347,7 +347,7 @@ func TestGroupLimitBlocks(t *testing.T) {
 		err     error
 	}{
 		{"slot frees", func(_ *group.Group, release chan struct{}) { close(release) }, true, nil},
-		{"Cancel", func(g *group.Group, _ chan struct{}) { g.Cancel(errStop) }, false, errStop},
+		{"Cancel", func(g *group.Group, _ chan struct{}) { g.Cancel(errStop) }, false, &group.NotStartedError{N: 1, Cause: errStop}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -393,7 +393,10 @@ func TestGroupNoStartAfterCancel(t *testing.T) {
 			var ran atomic.Bool
 			g.Go(func(context.Context) error { ran.Store(true); return nil })
 			assert.False(t, g.TryGo(func(context.Context) error { ran.Store(true); return nil }))
-			assert.Equal(t, errStop, g.Wait(), "a task not started reports the cause")
+			err := g.Wait()
+			require.ErrorIs(t, err, errStop, "a task not started reports the cause")
+			require.ErrorIs(t, err, group.ErrNotStarted)
+			assert.EqualError(t, err, "group: 1 task not started: stop", "TryGo's false is not counted")
 			assert.False(t, ran.Load())
 		})
 	}
@@ -420,14 +423,22 @@ func TestGroupMisuse(t *testing.T) {
 	}{
 		{"Limit(0)", func() { group.Limit(0) }, "group: Limit(0): n must be at least 1"},
 		{"Limit(-3)", func() { group.Limit(-3) }, "group: Limit(-3): n must be at least 1"},
-		{"nil fn", func() { group.New(context.Background()).Go(nil) }, "group: Go: fn is nil"},
-		{"zero Group", func() { new(group.Group).Go(func(context.Context) error { return nil }) }, "group: Go on a Group not created with New"},
+		{"nil fn", func() { group.New(context.Background()).Go(nil) }, "group: nil function"},
+		{"nil TryGo fn", func() { group.New(context.Background()).TryGo(nil) }, "group: nil function"},
+		{"nil context", func() { group.New(nil) }, "group: nil context"}, //nolint:staticcheck // the misuse under test
+		{"zero Group", func() { new(group.Group).Go(func(context.Context) error { return nil }) }, "group: Group used without New"},
+		{"zero Group Wait", func() { _ = new(group.Group).Wait() }, "group: Group used without New"},
 		{"Go after Wait", func() {
 			g := group.New(context.Background())
 			_ = g.Wait()
 			g.Go(func(context.Context) error { return nil })
 		}, "group: Go called after Wait returned"},
-		{"nil Start", func() { group.New(context.Background()).Start(nil) }, "group: Start: fn is nil"},
+		{"TryGo after Wait", func() {
+			g := group.New(context.Background(), group.Limit(1))
+			_ = g.Wait()
+			g.TryGo(func(context.Context) error { return nil })
+		}, "group: TryGo called after Wait returned"},
+		{"nil Start", func() { group.New(context.Background()).Start(nil) }, "group: nil function"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -551,7 +562,9 @@ func TestGroupStartAfterCancel(t *testing.T) {
 	g := group.New(t.Context())
 	g.Cancel(errStop)
 	assert.Equal(t, errStop, g.Start(func(context.Context, func()) error { return nil }))
-	assert.Equal(t, errStop, g.Wait())
+	err := g.Wait()
+	assert.ErrorIs(t, err, errStop)
+	assert.Equal(t, &group.NotStartedError{N: 1, Cause: errStop}, err)
 }
 
 func TestGroupName(t *testing.T) {
@@ -828,7 +841,9 @@ func TestGroupLimitCancelUnblocks(t *testing.T) {
 		<-goReturned
 		assert.Equal(t, errStop, <-startErr)
 		close(release)
-		assert.Equal(t, errStop, g.Wait())
+		err := g.Wait()
+		assert.ErrorIs(t, err, group.ErrNotStarted)
+		assert.EqualError(t, err, "group: 2 tasks not started: stop", "Wait counts both")
 		assert.False(t, ran.Load(), "a task blocked at the limit started after cancel")
 		assert.Equal(t, group.Stats{Running: 0, Started: 1, Failed: 0}, g.Stats())
 	})

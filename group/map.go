@@ -2,13 +2,12 @@ package group
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 
 	"github.com/weftgo/weft/internal/panics"
+	"github.com/weftgo/weft/internal/policy"
 )
 
 // Map calls fn for every item on up to Limit workers (default
@@ -36,14 +35,14 @@ import (
 // Workers claim indexes in chunks that shrink as the end nears, so tiny items
 // cost a few nanoseconds each while slow items still spread evenly. Map
 // allocates a fixed amount per call besides the result slice, whatever the
-// number of items. It panics if fn is nil.
+// number of items. It panics if ctx or fn is nil.
 func Map[In, Out any](ctx context.Context, items []In, fn func(context.Context, In) (Out, error), opts ...Option) ([]Out, error) {
 	if fn == nil {
-		panic("group: Map: fn is nil")
+		panic("group: nil function")
 	}
-	g := &gather[In, Out]{kind: gatherMap, items: items, fn: fn, out: make([]Out, len(items))}
-	err := g.run(ctx, opts)
-	return g.out, err
+	m := &mapper[In, Out]{items: items, fn: fn, out: make([]Out, len(items))}
+	err := m.run(ctx, opts, len(items), m)
+	return m.out, err
 }
 
 // ForEach calls fn for every item on up to Limit workers (default
@@ -54,210 +53,168 @@ func Map[In, Out any](ctx context.Context, items []In, fn func(context.Context, 
 // unless PanicAsError. It panics if fn is nil.
 func ForEach[In any](ctx context.Context, items []In, fn func(context.Context, In) error, opts ...Option) error {
 	if fn == nil {
-		panic("group: ForEach: fn is nil")
+		panic("group: nil function")
 	}
-	g := &gather[In, struct{}]{kind: gatherEach, items: items, each: fn}
-	return g.run(ctx, opts)
+	e := &eacher[In]{items: items, fn: fn}
+	return e.run(ctx, opts, len(items), e)
+}
+
+// mapper is one call of Map.
+type mapper[In, Out any] struct {
+	gather
+	items []In
+	fn    func(context.Context, In) (Out, error)
+	out   []Out
+}
+
+func (m *mapper[In, Out]) loop(s *span) {
+	for m.claim(s) {
+		i := s.next
+		s.next++
+		if m.ctx.Err() != nil {
+			m.pol.Cause() // the items left are not started
+			return
+		}
+		var err error
+		m.out[i], err = m.fn(m.ctx, m.items[i])
+		if err != nil && !m.pol.Fail(err, policy.Item(int(i))) {
+			return
+		}
+	}
+}
+
+func (m *mapper[In, Out]) caught(i int, r *panics.Recovered) bool {
+	return m.pol.Panic(newPanicError(r), policy.Item(i))
+}
+
+// eacher is one call of ForEach.
+type eacher[In any] struct {
+	gather
+	items []In
+	fn    func(context.Context, In) error
+}
+
+func (e *eacher[In]) loop(s *span) {
+	for e.claim(s) {
+		i := s.next
+		s.next++
+		if e.ctx.Err() != nil {
+			e.pol.Cause()
+			return
+		}
+		if err := e.fn(e.ctx, e.items[i]); err != nil && !e.pol.Fail(err, policy.Item(int(i))) {
+			return
+		}
+	}
+}
+
+func (e *eacher[In]) caught(i int, r *panics.Recovered) bool {
+	return e.pol.Panic(newPanicError(r), policy.Item(i))
 }
 
 // maxChunk bounds how many indexes a worker claims at once.
 const maxChunk = 1024
 
-// gatherKind says which function a gather serves.
-type gatherKind uint8
-
-const (
-	gatherMap gatherKind = iota
-	gatherEach
-	gatherSettle // errors and panics are the items' results; nothing cancels
-)
-
-// gather is one call of Map, ForEach or Settle: the items run on dedicated
-// workers that claim indexes from next.
-type gather[In, Out any] struct {
-	kind  gatherKind
-	items []In
-	fn    func(context.Context, In) (Out, error) // Map, Settle
-	each  func(context.Context, In) error        // ForEach
-	out   []Out                                  // Map
-	res   []Result[Out]                          // Settle
-
-	ctx                     context.Context
-	cancel                  context.CancelCauseFunc
-	n, div                  int64 // items; guided-chunk divisor
-	keepGoing, panicAsError bool
-	next                    atomic.Int64 // next unclaimed index
-	wg                      sync.WaitGroup
-
-	mu       sync.Mutex // guards the fields below
-	failed   bool       // a failure or panic cancelled ctx
-	stopped  bool       // ctx's cause was recorded for the unstarted items
-	err      error      // the first error (default policy)
-	errs     []error    // every error in order (KeepGoing)
-	panicked *PanicError
+// gather is what one call of Map, ForEach or Settle shares with the others:
+// dedicated workers that claim chunks of indexes from next, and the policy.
+type gather struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	labels bool
+	n, div int64        // items; guided-chunk divisor
+	next   atomic.Int64 // next unclaimed index
+	wg     sync.WaitGroup
+	pol    policy.Policy
 }
 
-// run runs every item and applies the error and panic policy of opts.
-func (g *gather[In, Out]) run(ctx context.Context, opts []Option) error {
-	if len(g.items) == 0 {
-		return nil
-	}
-	cfg := newConfig(opts)
-	workers := min(cfg.helperLimit(), len(g.items))
-	g.n, g.div = int64(len(g.items)), 8*int64(workers)
-	g.keepGoing, g.panicAsError = cfg.keepGoing, cfg.panicAsError
-	g.ctx, g.cancel = context.WithCancelCause(ctx)
-	labels := cfg.name != ""
-	if labels {
-		g.ctx = pprof.WithLabels(g.ctx, pprof.Labels("group", cfg.name))
-	}
-	g.wg.Add(workers)
-	for range workers {
-		go g.work(labels, span{})
-	}
-	g.wg.Wait()
-	g.cancel(context.Canceled)
-	if g.panicked != nil {
-		g.panicked.Repanic()
-	}
-	if g.keepGoing {
-		return errors.Join(g.errs...)
-	}
-	return g.err
+// itemRunner is what each API does with the items of one call.
+type itemRunner interface {
+	// loop runs the items left in s and of the chunks it claims next, until
+	// none are left or the policy says stop.
+	loop(s *span)
+	// caught handles a panic (or runtime.Goexit) in item i and reports
+	// whether the worker goes on with the next item.
+	caught(i int, r *panics.Recovered) bool
 }
 
 // span is the part of a claimed chunk that a worker has not started yet:
 // the items next to end-1.
 type span struct{ next, end int64 }
 
-// work runs items, starting with those of s, until none are left or the
-// policy says stop. A panic in an item ends the loop; work records it and, if
-// the policy goes on, resumes after that item. runtime.Goexit ends the
-// goroutine itself: the deferred call records it and, if the policy goes on,
-// hands the rest of the chunk to a replacement worker.
-func (g *gather[In, Out]) work(labels bool, s span) {
-	if labels {
+// run runs the n items of api on the workers of opts, and returns the error
+// of the policy or re-raises its panic.
+func (g *gather) run(ctx context.Context, opts []Option, n int, api itemRunner) error {
+	if ctx == nil {
+		panic("group: nil context")
+	}
+	if n == 0 {
+		return nil
+	}
+	cfg := newConfig(opts)
+	workers := min(cfg.helperLimit(), n)
+	g.n, g.div = int64(n), 8*int64(workers)
+	g.ctx, g.cancel = context.WithCancelCause(ctx)
+	if cfg.name != "" {
+		g.labels = true
+		g.ctx = pprof.WithLabels(g.ctx, pprof.Labels("group", cfg.name))
+	}
+	g.pol.Init(g.ctx, g.cancel, policy.Options{KeepGoing: cfg.keepGoing, PanicAsError: cfg.panicAsError}, 0)
+	g.wg.Add(workers)
+	for range workers {
+		go g.work(api, span{})
+	}
+	g.wg.Wait()
+	g.cancel(context.Canceled)
+	if p := g.pol.Panicked(); p != nil {
+		panic(p)
+	}
+	return g.pol.Err(nil)
+}
+
+// work runs items, starting with those of s, until api's loop ends. A panic
+// in an item ends the loop: work hands it to api and, if the policy goes on,
+// resumes after that item. runtime.Goexit ends the goroutine itself: the
+// deferred call hands it to api and, if the policy goes on, hands the rest of
+// the chunk to a worker started in this one's place.
+func (g *gather) work(api itemRunner, s span) {
+	if g.labels {
 		pprof.SetGoroutineLabels(g.ctx)
 	}
-	var err error
-	goexit := true // until the loop returns normally
+	var r *panics.Recovered
 	defer func() {
-		if goexit && g.recovered(int(s.next-1), err) {
+		if r != nil && api.caught(int(s.next-1), r) {
 			g.wg.Add(1)
-			go g.work(labels, s)
+			go g.work(api, s)
 		}
 		g.wg.Done()
 	}()
 	for {
-		panics.Catch(&err, func() error { g.loop(&s); return nil })
-		if err == nil || !g.recovered(int(s.next-1), err) {
-			break
-		}
-		err = nil
-	}
-	goexit = false
-}
-
-// loop runs the items of s, then claims further chunks. Chunks are a
-// fraction of what is left (guided self-scheduling): large while many items
-// remain, single items near the end, so workers finish together.
-func (g *gather[In, Out]) loop(s *span) {
-	for {
-		for s.next < s.end {
-			i := s.next
-			s.next++
-			var err error
-			switch g.kind {
-			case gatherSettle:
-				r := &g.res[i]
-				if g.ctx.Err() != nil {
-					r.Err = context.Cause(g.ctx)
-				} else {
-					r.Value, r.Err = g.fn(g.ctx, g.items[i])
-				}
-				continue
-			case gatherMap:
-				if g.ctx.Err() != nil {
-					g.stop()
-					return
-				}
-				g.out[i], err = g.fn(g.ctx, g.items[i])
-			case gatherEach:
-				if g.ctx.Err() != nil {
-					g.stop()
-					return
-				}
-				err = g.each(g.ctx, g.items[i])
-			}
-			if err != nil && !g.fail(int(i), err) {
-				return
-			}
-		}
-		start := g.next.Load()
-		if start >= g.n {
+		_ = panics.Catch(&r, func() error { api.loop(&s); return nil })
+		if r == nil {
 			return
 		}
-		c := min(max((g.n-start)/g.div, 1), maxChunk)
-		end := g.next.Add(c)
-		s.next, s.end = end-c, min(end, g.n)
+		goOn := api.caught(int(s.next-1), r)
+		r = nil
+		if !goOn {
+			return
+		}
 	}
 }
 
-// fail applies the error policy to item i's error and reports whether the
-// worker should go on.
-func (g *gather[In, Out]) fail(i int, err error) bool {
-	if cancelEcho(g.ctx, err) {
-		g.stop()
+// claim reports whether s has an item left, claiming the next chunk when it
+// has none. Chunks are a fraction of what is left (guided self-scheduling):
+// large while many items remain, single items near the end, so workers
+// finish together.
+func (g *gather) claim(s *span) bool {
+	if s.next < s.end {
+		return true
+	}
+	start := g.next.Load()
+	if start >= g.n {
 		return false
 	}
-	wrapped := fmt.Errorf("group: item %d: %w", i, err)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.keepGoing {
-		g.errs = append(g.errs, wrapped)
-		return true
-	}
-	if g.err == nil {
-		g.err, g.failed = wrapped, true
-		g.cancel(wrapped)
-	}
-	return false
-}
-
-// recovered applies the panic policy to a panic or Goexit in item i and
-// reports whether the worker should go on.
-func (g *gather[In, Out]) recovered(i int, err error) bool {
-	if g.kind == gatherSettle {
-		g.res[i].Err = err
-		return true
-	}
-	p := err.(*PanicError)
-	if g.panicAsError {
-		return g.fail(i, p)
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.panicked == nil {
-		g.panicked, g.failed = p, true
-		g.cancel(p)
-	}
-	return false
-}
-
-// stop records ctx's cause, once, for the items that will not start or that
-// failed only because ctx is done, unless ctx was cancelled by a failure,
-// which is then reported instead.
-func (g *gather[In, Out]) stop() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.failed || g.stopped {
-		return
-	}
-	g.stopped = true
-	cause := context.Cause(g.ctx)
-	if g.keepGoing {
-		g.errs = append(g.errs, cause)
-	} else if g.err == nil {
-		g.err = cause
-	}
+	c := min(max((g.n-start)/g.div, 1), maxChunk)
+	end := g.next.Add(c)
+	s.next, s.end = end-c, min(end, g.n)
+	return s.next < s.end
 }

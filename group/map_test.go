@@ -335,10 +335,10 @@ func TestGatherName(t *testing.T) {
 }
 
 func TestMapNilFn(t *testing.T) {
-	assert.PanicsWithValue(t, "group: Map: fn is nil", func() {
+	assert.PanicsWithValue(t, "group: nil function", func() {
 		_, _ = group.Map[int, int](t.Context(), nil, nil)
 	})
-	assert.PanicsWithValue(t, "group: ForEach: fn is nil", func() {
+	assert.PanicsWithValue(t, "group: nil function", func() {
 		_ = group.ForEach[int](t.Context(), nil, nil)
 	})
 }

@@ -71,16 +71,49 @@ func Name(name string) Option {
 }
 
 // PanicError is a panic recovered from a task, with the stack of the task's
-// goroutine at the point of the panic. Wait re-panics with it (its message
-// carries the original value and stack); with PanicAsError, or per item in
-// Settle, it is returned as an error instead.
+// goroutine at the point of the panic. Wait re-panics with it; with
+// PanicAsError, or per item in Settle, it is returned as an error instead.
 //
-// When the task called runtime.Goexit (as testing.T.FailNow does) instead of
-// returning, Goexit is true and Value is nil. Unwrap returns Value when it is
-// an error, so errors.Is and errors.As see through the panic.
-type PanicError = panics.Recovered
+// Its message carries the original value and the task's stack, so a
+// re-raised PanicError that crashes the program still shows where the panic
+// happened:
+//
+//	panic: boom [recovered]
+//
+//		goroutine 7 [running]:
+//		panic(...)
+//		...the frames of the task that panicked...
+//
+// followed by the stack of the goroutine that re-raised it.
+type PanicError struct {
+	// Value is the value the task panicked with, or nil when Goexit is set.
+	// A panic(nil) is a *runtime.PanicNilError.
+	Value any
+	// Stack is the formatted stack of the task's goroutine where it
+	// panicked, as runtime/debug.Stack formats it: the goroutine's header
+	// line, then the frame of panic (or runtime.Goexit) and the frames of
+	// the task that called it.
+	Stack []byte
+	// Goexit reports that the task called runtime.Goexit (as
+	// testing.T.FailNow does) instead of returning or panicking.
+	Goexit bool
+}
+
+// Error returns the panic value marked "[recovered]", as the runtime marks
+// a recovered panic, then a blank line and Stack. For a Goexit it says that
+// runtime.Goexit was called.
+func (e *PanicError) Error() string { return panics.Message(e.Value, e.Stack, e.Goexit) }
+
+// Unwrap returns Value when it is an error, so that errors.Is and errors.As
+// see through the panic, and nil otherwise.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
 
 // newPanicError turns a recovered panic or Goexit into the *PanicError the
 // group package reports. Every place that reports a task's panic goes
 // through it, so the representation of PanicError can change in one place.
-func newPanicError(r *panics.Recovered) *PanicError { return r }
+func newPanicError(r *panics.Recovered) *PanicError {
+	return &PanicError{Value: r.Value, Stack: r.Stack, Goexit: r.Goexit}
+}

@@ -110,7 +110,7 @@ func TestResultsCancel(t *testing.T) {
 		rg.Cancel(errStop)
 		<-done
 		vals, err := rg.Wait()
-		assert.Equal(t, errStop, err)
+		assert.Equal(t, &group.NotStartedError{N: 1, Cause: errStop}, err)
 		assert.Equal(t, []int{0, 0}, vals, "a task not started keeps its place")
 		assert.False(t, ran.Load())
 	})
@@ -128,8 +128,12 @@ func TestResultsPanic(t *testing.T) {
 
 func TestResultsMisuse(t *testing.T) {
 	rg := group.NewResults[int](context.Background())
-	assert.PanicsWithValue(t, "group: Go: fn is nil", func() { rg.Go(nil) })
-	assert.PanicsWithValue(t, "group: TryGo: fn is nil", func() { rg.TryGo(nil) })
+	assert.PanicsWithValue(t, "group: nil function", func() { rg.Go(nil) })
+	assert.PanicsWithValue(t, "group: nil function", func() { rg.TryGo(nil) })
+	assert.PanicsWithValue(t, "group: nil function", func() { _ = rg.Start(nil) })
+	assert.PanicsWithValue(t, "group: ResultGroup used without NewResults", func() {
+		new(group.ResultGroup[int]).Go(func(context.Context) (int, error) { return 0, nil })
+	})
 	_, _ = rg.Wait()
 	assert.PanicsWithValue(t, "group: Go called after Wait returned", func() {
 		rg.Go(func(context.Context) (int, error) { return 0, nil })

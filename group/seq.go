@@ -2,13 +2,13 @@ package group
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 
 	"github.com/weftgo/weft/internal/panics"
+	"github.com/weftgo/weft/internal/policy"
 )
 
 // MapSeq returns a sequence that calls fn for each item of seq on up to Limit
@@ -30,32 +30,79 @@ import (
 // done, MapSeq stops pulling, yields the results of the items that ran, then
 // ctx's cause once, and ends.
 //
-// Breaking out of the range loop cancels the items in flight and returns
-// only after every worker goroutine has exited. A panic in fn, or a call to
+// Breaking out of the range loop cancels the items in flight; the loop ends
+// after every worker has done its last work (a worker may still be on its
+// way out, as after sync.WaitGroup.Done). A panic in fn, or a call to
 // runtime.Goexit, cancels the items in flight and is re-raised in the
-// goroutine ranging over the sequence as a *PanicError once the workers have
-// exited; with PanicAsError it is yielded as that item's error instead.
+// goroutine ranging over the sequence as a *PanicError once the workers are
+// done; with PanicAsError it is yielded as that item's error instead.
 //
-// MapSeq allocates a fixed amount each time the sequence is ranged over and
-// nothing per item. It panics if seq or fn is nil.
+// To chain stages, give the sequence to MapSeq2. MapSeq allocates a fixed
+// amount each time the sequence is ranged over and nothing per item. It
+// panics if ctx, seq or fn is nil.
 func MapSeq[In, Out any](ctx context.Context, seq iter.Seq[In], fn func(context.Context, In) (Out, error), opts ...Option) iter.Seq2[Out, error] {
 	if seq == nil {
-		panic("group: MapSeq: seq is nil")
+		panic("group: nil sequence")
 	}
-	if fn == nil {
-		panic("group: MapSeq: fn is nil")
-	}
+	check(ctx, fn)
 	cfg := newConfig(opts)
 	return func(yield func(Out, error) bool) {
 		s := newStream(ctx, cfg, fn)
 		defer s.close()
 		next, stop := iter.Pull(seq)
 		defer stop()
-		s.run(next, yield)
+		s.run(func() (In, error, bool) {
+			v, ok := next()
+			return v, nil, ok
+		}, yield)
 	}
 }
 
-// stream is one range over a MapSeq sequence. Item k lives in
+// MapSeq2 is MapSeq for a sequence of values and errors, such as the one
+// MapSeq or MapSeq2 returns, so that stages chain with no code between them:
+//
+//	pages := group.MapSeq(ctx, urls, fetch)
+//	docs := group.MapSeq2(ctx, pages, parse)
+//	for id, err := range group.MapSeq2(ctx, docs, store) {
+//		...
+//	}
+//
+// fn is called for each value whose error is nil. A non-nil error is passed
+// on in that item's place, unchanged (it already names its item) and without
+// calling fn, and the policy treats it as the item's own error: by default
+// it ends the sequence once yielded, with KeepGoing the sequence goes on.
+// When a later stage stops (an error, a break or a panic), the stages before
+// it are stopped too, each after its own workers are done. MapSeq2 panics if
+// ctx, seq or fn is nil.
+func MapSeq2[In, Out any](ctx context.Context, seq iter.Seq2[In, error], fn func(context.Context, In) (Out, error), opts ...Option) iter.Seq2[Out, error] {
+	if seq == nil {
+		panic("group: nil sequence")
+	}
+	check(ctx, fn)
+	cfg := newConfig(opts)
+	return func(yield func(Out, error) bool) {
+		s := newStream(ctx, cfg, fn)
+		defer s.close()
+		next, stop := iter.Pull2(seq)
+		defer stop()
+		s.run(func() (In, error, bool) {
+			v, err, ok := next()
+			return v, err, ok
+		}, yield)
+	}
+}
+
+// check panics if ctx or fn is nil.
+func check[In, Out any](ctx context.Context, fn func(context.Context, In) (Out, error)) {
+	if ctx == nil {
+		panic("group: nil context")
+	}
+	if fn == nil {
+		panic("group: nil function")
+	}
+}
+
+// stream is one range over a MapSeq or MapSeq2 sequence. Item k lives in
 // slots[k%len(slots)] from the moment it is pulled until it is yielded.
 type stream[In, Out any] struct {
 	ctx       context.Context
@@ -71,16 +118,16 @@ type stream[In, Out any] struct {
 	jobs      chan int64            // item numbers for the workers
 	done      chan int64            // item numbers back to the consumer
 	wg        sync.WaitGroup
-	failed    atomic.Bool                // an item failed: pull no more (default policy)
-	panicked  atomic.Pointer[PanicError] // to re-raise (not PanicAsError)
+	failed    atomic.Bool // an item failed: pull no more (default policy)
+	pol       policy.Policy
 }
 
 type streamSlot[In, Out any] struct {
-	in        In
-	out       Out
-	err       error
-	recovered bool // err is a panic or Goexit in fn
-	skipped   bool // ctx was done before the item started
+	in      In
+	out     Out
+	err     error
+	passed  bool // err came with the item from seq (MapSeq2): fn was not called
+	skipped bool // ctx was done before the item started
 }
 
 func newStream[In, Out any](ctx context.Context, cfg config, fn func(context.Context, In) (Out, error)) *stream[In, Out] {
@@ -100,17 +147,20 @@ func newStream[In, Out any](ctx context.Context, cfg config, fn func(context.Con
 		s.labels = true
 		s.ctx = pprof.WithLabels(s.ctx, pprof.Labels("group", cfg.name))
 	}
+	// Errors are yielded, not kept: the policy keeps the first panic, and
+	// the first error cancels once it is yielded (Fail, default policy).
+	s.pol.Init(s.ctx, s.cancel, policy.Options{}, 0)
 	return s
 }
 
 // run is the consumer: it pulls items into free slots, hands them to the
 // workers and yields finished items in order.
-func (s *stream[In, Out]) run(next func() (In, bool), yield func(Out, error) bool) {
+func (s *stream[In, Out]) run(next func() (In, error, bool), yield func(Out, error) bool) {
 	w := int64(len(s.slots))
 	var head, pulled int64 // items [head, pulled) are in flight
 	more, cut := true, false
 	for {
-		if s.panicked.Load() != nil {
+		if s.pol.Panicked() != nil {
 			return
 		}
 		for { // note what has finished, without waiting
@@ -125,21 +175,26 @@ func (s *stream[In, Out]) run(next func() (In, bool), yield func(Out, error) boo
 		for head < pulled && s.ready[head%w] {
 			sl := &s.slots[head%w]
 			s.ready[head%w] = false
-			out, err, skipped := sl.out, sl.err, sl.skipped
+			out, err, passed, skipped := sl.out, sl.err, sl.passed, sl.skipped
 			*sl = streamSlot[In, Out]{}
-			if s.panicked.Load() != nil {
+			if s.pol.Panicked() != nil {
 				return
 			}
-			if skipped || cancelEcho(s.ctx, err) {
+			if skipped || err != nil && policy.Echo(s.ctx, err) {
 				yield(out, context.Cause(s.ctx))
 				return
 			}
-			if err != nil {
-				err = fmt.Errorf("group: item %d: %w", head, err)
+			name := policy.Item(int(head))
+			if passed {
+				name = policy.Name{}
 			}
+			err = name.Wrap(err)
 			head++
-			if !yield(out, err) || err != nil && !s.keepGoing {
-				s.cancel(err)
+			if !yield(out, err) {
+				return
+			}
+			if err != nil && !s.keepGoing {
+				s.pol.Fail(err, policy.Name{}) // cancels the items in flight
 				return
 			}
 		}
@@ -148,12 +203,22 @@ func (s *stream[In, Out]) run(next func() (In, bool), yield func(Out, error) boo
 				more, cut = false, s.ctx.Err() != nil
 				continue
 			}
-			in, ok := next()
+			in, err, ok := next()
 			if !ok {
 				more = false
 				continue
 			}
-			s.slots[pulled%w].in = in
+			sl := &s.slots[pulled%w]
+			if err != nil { // passed on without a worker
+				sl.err, sl.passed = err, true
+				s.ready[pulled%w] = true
+				if !s.keepGoing {
+					more = false // the sequence ends at this item
+				}
+				pulled++
+				continue
+			}
+			sl.in = in
 			if s.workers < s.limit {
 				s.workers++
 				s.wg.Add(1)
@@ -183,10 +248,10 @@ func (s *stream[In, Out]) work() {
 		pprof.SetGoroutineLabels(s.ctx)
 	}
 	k := int64(-1)
-	goexit := true // until the loop returns normally
+	var r *panics.Recovered
 	defer func() {
-		if goexit {
-			s.finish(k)
+		if r != nil { // runtime.Goexit
+			s.finish(k, r)
 			s.wg.Add(1)
 			go s.work()
 		}
@@ -197,39 +262,41 @@ func (s *stream[In, Out]) work() {
 		if s.ctx.Err() != nil {
 			sl.skipped = true
 		} else {
-			sl.recovered = true
-			panics.Catch(&sl.err, func() error {
-				out, err := s.fn(s.ctx, sl.in)
-				sl.out, sl.recovered = out, false
+			sl.err = panics.Catch(&r, func() error {
+				var err error
+				sl.out, err = s.fn(s.ctx, sl.in)
 				return err
 			})
 		}
-		s.finish(k)
+		s.finish(k, r)
+		r = nil
 	}
-	goexit = false
 }
 
-// finish applies the policy to item k's outcome and hands it to the
-// consumer.
-func (s *stream[In, Out]) finish(k int64) {
+// finish applies the policy to item k's outcome, with r set when fn
+// panicked or called runtime.Goexit, and hands it to the consumer.
+func (s *stream[In, Out]) finish(k int64, r *panics.Recovered) {
 	sl := &s.slots[k%int64(len(s.slots))]
-	if sl.recovered && !s.panicAsEr {
-		if s.panicked.CompareAndSwap(nil, sl.err.(*PanicError)) {
-			s.cancel(sl.err)
+	if r != nil {
+		sl.out = *new(Out)
+		sl.err = newPanicError(r)
+		if !s.panicAsEr {
+			s.pol.Panic(sl.err, policy.Name{})
 		}
-	} else if sl.err != nil && !s.keepGoing {
+	}
+	if sl.err != nil && !s.keepGoing {
 		s.failed.Store(true)
 	}
 	s.done <- k
 }
 
-// close cancels what is still in flight, waits for every worker to exit,
-// and re-raises a panic from fn.
+// close cancels what is still in flight, waits for every worker to be
+// done, and re-raises a panic from fn.
 func (s *stream[In, Out]) close() {
 	s.cancel(context.Canceled)
 	close(s.jobs)
 	s.wg.Wait()
-	if p := s.panicked.Load(); p != nil {
-		p.Repanic()
+	if p := s.pol.Panicked(); p != nil {
+		panic(p)
 	}
 }

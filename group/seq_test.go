@@ -251,10 +251,14 @@ func TestMapSeqBodyOrSeqPanics(t *testing.T) {
 
 func TestMapSeqNil(t *testing.T) {
 	fn := func(context.Context, int) (int, error) { return 0, nil }
-	assert.PanicsWithValue(t, "group: MapSeq: seq is nil", func() { group.MapSeq(t.Context(), nil, fn) })
-	assert.PanicsWithValue(t, "group: MapSeq: fn is nil", func() {
+	assert.PanicsWithValue(t, "group: nil sequence", func() { group.MapSeq(t.Context(), nil, fn) })
+	assert.PanicsWithValue(t, "group: nil function", func() {
 		group.MapSeq[int, int](t.Context(), slices.Values([]int{1}), nil)
 	})
+	assert.PanicsWithValue(t, "group: nil context", func() {
+		group.MapSeq(nil, slices.Values([]int{1}), fn) //nolint:staticcheck // the misuse under test
+	})
+	assert.PanicsWithValue(t, "group: nil sequence", func() { group.MapSeq2[int](t.Context(), nil, fn) })
 }
 
 func TestMapSeqStress(t *testing.T) {

@@ -1,6 +1,10 @@
 package group
 
-import "context"
+import (
+	"context"
+
+	"github.com/weftgo/weft/internal/panics"
+)
 
 // Result is the outcome of one item of Settle: the value fn returned and its
 // error.
@@ -26,12 +30,39 @@ type Result[T any] struct {
 // stack, and the other items go on. Settle is for gathering every outcome,
 // so one item's crash is reported as that item's outcome; use Map when a
 // panic should stop everything. Options other than Limit and Name have no
-// effect. Settle panics if fn is nil.
+// effect. Settle panics if ctx or fn is nil.
 func Settle[In, Out any](ctx context.Context, items []In, fn func(context.Context, In) (Out, error), opts ...Option) []Result[Out] {
 	if fn == nil {
-		panic("group: Settle: fn is nil")
+		panic("group: nil function")
 	}
-	g := &gather[In, Out]{kind: gatherSettle, items: items, fn: fn, res: make([]Result[Out], len(items))}
-	_ = g.run(ctx, opts)
-	return g.res
+	st := &settler[In, Out]{items: items, fn: fn, res: make([]Result[Out], len(items))}
+	_ = st.run(ctx, opts, len(items), st)
+	return st.res
+}
+
+// settler is one call of Settle: every item keeps its own outcome, and
+// nothing cancels the others.
+type settler[In, Out any] struct {
+	gather
+	items []In
+	fn    func(context.Context, In) (Out, error)
+	res   []Result[Out]
+}
+
+func (st *settler[In, Out]) loop(s *span) {
+	for st.claim(s) {
+		i := s.next
+		s.next++
+		r := &st.res[i]
+		if st.ctx.Err() != nil {
+			r.Err = context.Cause(st.ctx)
+			continue
+		}
+		r.Value, r.Err = st.fn(st.ctx, st.items[i])
+	}
+}
+
+func (st *settler[In, Out]) caught(i int, r *panics.Recovered) bool {
+	st.res[i].Err = newPanicError(r)
+	return true
 }

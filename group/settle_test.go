@@ -77,7 +77,7 @@ func TestSettleCancelled(t *testing.T) {
 
 func TestSettleEmptyAndNil(t *testing.T) {
 	assert.Empty(t, group.Settle(t.Context(), []int{}, func(context.Context, int) (int, error) { return 0, nil }))
-	assert.PanicsWithValue(t, "group: Settle: fn is nil", func() {
+	assert.PanicsWithValue(t, "group: nil function", func() {
 		group.Settle[int, int](t.Context(), nil, nil)
 	})
 }

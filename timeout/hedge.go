@@ -3,16 +3,16 @@ package timeout
 import (
 	"context"
 	"errors"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/weftgo/weft/internal/panics"
+	"github.com/weftgo/weft/internal/policy"
 )
 
-// Option configures Hedge.
-type Option func(*hedgeConfig)
+// A HedgeOption configures Hedge.
+type HedgeOption func(*hedgeConfig)
 
 // hedgeConfig is what the options of Hedge set.
 type hedgeConfig struct {
@@ -24,7 +24,7 @@ type hedgeConfig struct {
 // MaxHedges sets the number of extra attempts Hedge may start, beyond the
 // first, to n; the default is 1. With n = 0 Hedge makes a single attempt.
 // MaxHedges panics if n is negative.
-func MaxHedges(n int) Option {
+func MaxHedges(n int) HedgeOption {
 	if n < 0 {
 		panic("timeout: MaxHedges(" + strconv.Itoa(n) + "): n must not be negative")
 	}
@@ -34,7 +34,7 @@ func MaxHedges(n int) Option {
 // HedgeOnError makes Hedge start the next attempt as soon as an attempt
 // fails, instead of waiting for the rest of the delay. The attempts started
 // after it are again spaced by the delay.
-func HedgeOnError() Option {
+func HedgeOnError() HedgeOption {
 	return func(c *hedgeConfig) { c.onError = true }
 }
 
@@ -43,11 +43,43 @@ func HedgeOnError() Option {
 // called in the new attempt's goroutine just before fn, so it may run
 // concurrently with other attempts and must be safe for that; a panic in it
 // is treated as a panic in that attempt. OnHedge panics if fn is nil.
-func OnHedge(fn func(n int)) Option {
+func OnHedge(fn func(n int)) HedgeOption {
 	if fn == nil {
 		panic("timeout: OnHedge(nil): fn must not be nil")
 	}
 	return func(c *hedgeConfig) { c.onHedge = fn }
+}
+
+// PanicError is a panic recovered from an extra attempt of Hedge, which runs
+// in a goroutine of its own: Hedge raises it again in the calling goroutine,
+// once every attempt has returned. A panic in the first attempt, which runs
+// in the calling goroutine, passes through unchanged.
+//
+// Its message carries the original value and the stack of the attempt's
+// goroutine, so a PanicError that crashes the program still shows where the
+// panic happened.
+type PanicError struct {
+	// Value is the value the attempt panicked with, or nil when Goexit is
+	// set. A panic(nil) is a *runtime.PanicNilError.
+	Value any
+	// Stack is the formatted stack of the attempt's goroutine where it
+	// panicked, as runtime/debug.Stack formats it, from the frame of panic
+	// (or runtime.Goexit) down.
+	Stack []byte
+	// Goexit reports that the attempt called runtime.Goexit instead of
+	// returning or panicking.
+	Goexit bool
+}
+
+// Error returns the panic value marked "[recovered]", then a blank line and
+// Stack. For a Goexit it says that runtime.Goexit was called.
+func (e *PanicError) Error() string { return panics.Message(e.Value, e.Stack, e.Goexit) }
+
+// Unwrap returns Value when it is an error, so that errors.Is and errors.As
+// see through the panic, and nil otherwise.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
 }
 
 // errLost is the cause of the context of the attempts still running when
@@ -71,18 +103,21 @@ var errDone = errors.New("timeout: Hedge returned")
 // failed, returning their errors joined in the order the attempts started (the
 // error itself when there was only one). If ctx ends, Hedge starts no more
 // attempts and returns once the running ones have returned; ctx's cause is
-// then among the joined errors.
+// then among the joined errors, once, in place of the errors that only echo
+// the cancellation (context.Canceled, context.DeadlineExceeded or the
+// cause), as group.Map and group.Group report it.
 //
 // Hedge is structured: the first attempt runs in the calling goroutine, and
 // every goroutine Hedge starts for the others has returned before Hedge
 // returns. Losers are only cancelled, not stopped, so fn must honour its
 // context for Hedge to return soon after a winner. A panic (or
-// runtime.Goexit) in an extra attempt cancels the others and is raised again
-// in the calling goroutine, with its stack, once they have returned.
+// runtime.Goexit) in an extra attempt cancels the others, with the
+// *PanicError as their context's cause, and is raised again in the calling
+// goroutine as that *PanicError once they have returned.
 //
 // Hedge panics if fn is nil or delay is negative. A delay of 0 starts every
 // attempt at once.
-func Hedge[T any](ctx context.Context, delay time.Duration, fn func(ctx context.Context) (T, error), opts ...Option) (T, error) {
+func Hedge[T any](ctx context.Context, delay time.Duration, fn func(ctx context.Context) (T, error), opts ...HedgeOption) (T, error) {
 	if fn == nil {
 		panic("timeout: Hedge called with a nil fn")
 	}
@@ -95,6 +130,7 @@ func Hedge[T any](ctx context.Context, delay time.Duration, fn func(ctx context.
 		o(&h.hedgeConfig)
 	}
 	h.ctx, h.cancel = context.WithCancelCause(ctx)
+	h.pol.Init(h.ctx, h.cancel, policy.Options{Indexed: true}, h.max+1)
 	h.started, h.running = 1, 1
 	if h.max > 0 {
 		h.mu.Lock()
@@ -103,7 +139,7 @@ func Hedge[T any](ctx context.Context, delay time.Duration, fn func(ctx context.
 	}
 	defer h.stop() // on every path, a panic in the first attempt included
 	v, err := fn(h.ctx)
-	h.done(0, v, err, true)
+	h.done(0, v, err, nil)
 	return h.wait()
 }
 
@@ -124,9 +160,8 @@ type hedger[T any] struct {
 	running  int  // attempts started that have not returned
 	finished bool // an attempt succeeded or panicked, or Hedge is returning: start no more
 	won      bool
-	val      T       // the winner's value when won
-	errs     []error // errs[i] is the error of attempt i when it failed
-	panicked *panics.Recovered
+	val      T             // the winner's value when won
+	pol      policy.Policy // the failures, by attempt, and the first panic
 	wake     chan struct{} // when not nil, signalled after each attempt returns
 }
 
@@ -185,33 +220,30 @@ func (h *hedger[T]) tick(gen int) {
 func (h *hedger[T]) attempt(n int) {
 	defer h.wg.Done()
 	var (
-		v        T
-		err      error
-		returned bool
+		v   T
+		err error
+		r   *panics.Recovered
 	)
-	defer func() { h.done(n, v, err, returned) }() // runs on Goexit too
-	panics.Catch(&err, func() error {
+	defer func() { h.done(n, v, err, r) }() // runs on Goexit too
+	err = panics.Catch(&r, func() error {
 		if h.onHedge != nil {
 			h.onHedge(n)
 		}
-		var e error
-		v, e = h.fn(h.ctx)
-		returned = true
-		return e
+		var err error
+		v, err = h.fn(h.ctx)
+		return err
 	})
 }
 
 // done records how attempt n ended: with v and err if it returned, else with
-// the *panics.Recovered in err.
-func (h *hedger[T]) done(n int, v T, err error, returned bool) {
+// r, the panic or Goexit it was stopped by.
+func (h *hedger[T]) done(n int, v T, err error, r *panics.Recovered) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.running--
 	switch {
-	case !returned:
-		if h.panicked == nil {
-			h.panicked = err.(*panics.Recovered)
-		}
+	case r != nil:
+		h.pol.PanicAt(n, &PanicError{Value: r.Value, Stack: r.Stack, Goexit: r.Goexit}, policy.Name{})
 		h.finishLocked(errDone)
 	case h.finished:
 		// Another attempt already decided the outcome.
@@ -219,10 +251,7 @@ func (h *hedger[T]) done(n int, v T, err error, returned bool) {
 		h.won, h.val = true, v
 		h.finishLocked(errLost)
 	default:
-		for len(h.errs) <= n {
-			h.errs = append(h.errs, nil)
-		}
-		h.errs[n] = err
+		h.pol.FailAt(n, err, policy.Name{})
 		if h.onError && h.canStartLocked() {
 			h.startLocked()
 		}
@@ -272,31 +301,21 @@ func (h *hedger[T]) wait() (T, error) {
 		}
 		h.mu.Lock()
 	}
+	if !h.finished && h.ctx.Err() != nil {
+		h.pol.Cause() // ctx ended: the attempts it stopped are reported as its cause
+	}
 	h.mu.Unlock()
 	h.stop()
-	if h.panicked != nil {
-		h.panicked.Repanic()
+	if p := h.pol.Panicked(); p != nil {
+		panic(p)
 	}
 	if h.won {
 		return h.val, nil
 	}
 	var zero T
-	errs := slices.DeleteFunc(h.errs, func(err error) bool { return err == nil })
-	if cause := context.Cause(h.parent); cause != nil && !anyIs(errs, cause) {
-		errs = append(errs, cause)
-	}
+	errs := h.pol.Errs()
 	if len(errs) == 1 {
 		return zero, errs[0]
 	}
 	return zero, errors.Join(errs...)
-}
-
-// anyIs reports whether errors.Is(err, target) holds for an err in errs.
-func anyIs(errs []error, target error) bool {
-	for _, err := range errs {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	return false
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/weftgo/weft/internal/panics"
 	"github.com/weftgo/weft/timeout"
 )
 
@@ -83,7 +82,7 @@ func TestHedge(t *testing.T) {
 	never := func(int) (time.Duration, error) { return -1, nil }
 	tests := []struct {
 		name   string
-		opts   []timeout.Option
+		opts   []timeout.HedgeOption
 		script func(i int) (time.Duration, error)
 		// cancelAt cancels the caller's context then, when positive.
 		cancelAt   time.Duration
@@ -115,7 +114,7 @@ func TestHedge(t *testing.T) {
 		},
 		{
 			name:       "slow first: first still wins",
-			opts:       []timeout.Option{timeout.MaxHedges(3)},
+			opts:       []timeout.HedgeOption{timeout.MaxHedges(3)},
 			script:     func(i int) (time.Duration, error) { return []time.Duration{ms(150), -1}[i], nil },
 			wantV:      0,
 			wantAt:     ms(150),
@@ -124,7 +123,7 @@ func TestHedge(t *testing.T) {
 		},
 		{
 			name:       "three hedges at the right times, last wins",
-			opts:       []timeout.Option{timeout.MaxHedges(3)},
+			opts:       []timeout.HedgeOption{timeout.MaxHedges(3)},
 			script:     func(i int) (time.Duration, error) { return []time.Duration{-1, -1, -1, ms(10)}[i], nil },
 			wantV:      3,
 			wantAt:     3*delay + ms(10),
@@ -133,7 +132,7 @@ func TestHedge(t *testing.T) {
 		},
 		{
 			name:       "no hedges",
-			opts:       []timeout.Option{timeout.MaxHedges(0)},
+			opts:       []timeout.HedgeOption{timeout.MaxHedges(0)},
 			script:     func(int) (time.Duration, error) { return 2 * delay, errs[0] },
 			wantErrs:   []error{errs[0]},
 			wantAt:     2 * delay,
@@ -148,7 +147,7 @@ func TestHedge(t *testing.T) {
 		},
 		{
 			name: "HedgeOnError starts the next at once",
-			opts: []timeout.Option{timeout.MaxHedges(2), timeout.HedgeOnError()},
+			opts: []timeout.HedgeOption{timeout.MaxHedges(2), timeout.HedgeOnError()},
 			script: func(i int) (time.Duration, error) {
 				return []time.Duration{ms(10), -1, ms(10)}[i], []error{errs[0], nil, nil}[i]
 			},
@@ -159,7 +158,7 @@ func TestHedge(t *testing.T) {
 		},
 		{
 			name:       "all fail: errors joined",
-			opts:       []timeout.Option{timeout.MaxHedges(2)},
+			opts:       []timeout.HedgeOption{timeout.MaxHedges(2)},
 			script:     func(i int) (time.Duration, error) { return ms(250 - 100*i), errs[i] },
 			wantErrs:   errs[:3],
 			wantAt:     ms(250),
@@ -167,7 +166,7 @@ func TestHedge(t *testing.T) {
 		},
 		{
 			name:       "all fail with HedgeOnError",
-			opts:       []timeout.Option{timeout.MaxHedges(3), timeout.HedgeOnError()},
+			opts:       []timeout.HedgeOption{timeout.MaxHedges(3), timeout.HedgeOnError()},
 			script:     func(i int) (time.Duration, error) { return ms(10), errs[i] },
 			wantErrs:   errs,
 			wantAt:     ms(40),
@@ -175,7 +174,7 @@ func TestHedge(t *testing.T) {
 		},
 		{
 			name:       "delay 0 starts every attempt at once",
-			opts:       []timeout.Option{timeout.MaxHedges(2)},
+			opts:       []timeout.HedgeOption{timeout.MaxHedges(2)},
 			script:     func(i int) (time.Duration, error) { return ms(30 - 10*i), nil },
 			wantAt:     ms(10),
 			wantV:      2,
@@ -184,10 +183,10 @@ func TestHedge(t *testing.T) {
 		},
 		{
 			name:       "caller cancels while attempts run",
-			opts:       []timeout.Option{timeout.MaxHedges(3)},
+			opts:       []timeout.HedgeOption{timeout.MaxHedges(3)},
 			script:     never,
 			cancelAt:   ms(150),
-			wantErrs:   []error{context.Canceled, errBoom},
+			wantErrs:   []error{errBoom}, // the cause, once, for the attempts that echo it
 			wantAt:     ms(150),
 			wantStarts: []time.Duration{0, delay},
 		},
@@ -301,14 +300,16 @@ func TestHedgePanic(t *testing.T) {
 			defer func() { rec = recover() }()
 			_, _ = timeout.Hedge(context.Background(), delay, fn)
 		}()
-		p, ok := rec.(*panics.Recovered)
+		p, ok := rec.(*timeout.PanicError)
 		require.True(t, ok, "got %v", rec)
 		assert.Equal(t, "hedge broke", p.Value)
+		assert.False(t, p.Goexit)
 		assert.Contains(t, string(p.Stack), "TestHedgePanic")
+		assert.Contains(t, p.Error(), "hedge broke [recovered]")
 		started, returned := r.snapshot()
 		assert.Equal(t, 1, started)
 		assert.Equal(t, 1, returned, "the first attempt returned before the panic was raised")
-		assert.EqualError(t, r.causes[0], "timeout: Hedge returned")
+		assert.Same(t, p, r.causes[0], "the others were cancelled with the panic, as in a group")
 	})
 }
 
@@ -363,7 +364,7 @@ func TestHedgeStress(t *testing.T) {
 			succeeded.Add(1)
 			return i, nil
 		}
-		opts := []timeout.Option{timeout.MaxHedges(3)}
+		opts := []timeout.HedgeOption{timeout.MaxHedges(3)}
 		if rand.IntN(2) == 0 {
 			opts = append(opts, timeout.HedgeOnError())
 		}

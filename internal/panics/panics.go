@@ -41,14 +41,19 @@ type Recovered struct {
 	Goexit bool
 }
 
-// Error returns the panic value marked "[recovered]", as the runtime marks
-// a recovered panic in a traceback, then a blank line and the stack it was
-// recovered from. For a Goexit it says that runtime.Goexit was called.
-func (r *Recovered) Error() string {
-	if r.Goexit {
-		return fmt.Sprintf("runtime.Goexit called in task (for example by testing.T.FailNow)\n\n%s", r.Stack)
+// Error returns Message(r.Value, r.Stack, r.Goexit).
+func (r *Recovered) Error() string { return Message(r.Value, r.Stack, r.Goexit) }
+
+// Message is the text of a recovered panic: the panic value marked
+// "[recovered]", as the runtime marks a recovered panic in a traceback, then
+// a blank line and the stack it was recovered from. For a Goexit it says that
+// runtime.Goexit was called. The exported panic types of weft's packages
+// (group.PanicError, timeout.PanicError) format themselves with it.
+func Message(value any, stack []byte, goexit bool) string {
+	if goexit {
+		return fmt.Sprintf("runtime.Goexit called in task (for example by testing.T.FailNow)\n\n%s", stack)
 	}
-	return fmt.Sprintf("%v [recovered]\n\n%s", r.Value, r.Stack)
+	return fmt.Sprintf("%v [recovered]\n\n%s", value, stack)
 }
 
 // Unwrap returns the panic value when it is an error, so that errors.Is and
@@ -67,30 +72,34 @@ func (r *Recovered) Repanic() {
 	panic(r)
 }
 
-// Catch calls fn and stores how it ended in *out: fn's error when it returned,
-// a *Recovered with Value set when it panicked (the panic is stopped), or a
-// *Recovered with Goexit set when it called runtime.Goexit.
+// Catch calls fn and returns its error. If fn panics, Catch stops the
+// panic, stores a *Recovered with Value set in *r and returns nil; if fn
+// calls runtime.Goexit, it stores a *Recovered with Goexit set. So *r != nil
+// says that Catch caught something, and the error fn returned is never taken
+// for a panic, even when it is a *Recovered.
 //
-// A Goexit cannot be stopped: the goroutine still ends after Catch's caller's
-// deferred calls run. Catch stores *out before that, so a caller that reads
-// *out in a deferred function sees the Goexit instead of mistaking it for a
-// nil error:
+// A Goexit cannot be stopped: the goroutine still ends, after the deferred
+// calls of Catch's caller have run. Catch stores *r before that, so a
+// deferred call of the caller that reads *r sees the Goexit:
 //
 //	go func() {
-//		var err error
-//		defer func() { report(err) }() // runs on every path
-//		panics.Catch(&err, task)
+//		var r *panics.Recovered
+//		defer func() { report(r) }() // runs on every path, Goexit included
+//		err := panics.Catch(&r, task)
+//		...
 //	}()
-func Catch(out *error, fn func() error) {
+//
+// *r must be nil when Catch is called.
+func Catch(r **Recovered, fn func() error) error {
 	returned := false
 	defer func() {
-		if !returned {
-			*out = From(recover())
+		if !returned { // fn panicked or called runtime.Goexit
+			*r = From(recover())
 		}
 	}()
 	err := fn()
 	returned = true
-	*out = err
+	return err
 }
 
 // From returns the *Recovered for v, the value recover returned in a
@@ -98,8 +107,9 @@ func Catch(out *error, fn func() error) {
 // return: it panicked (v is the panic value; since Go 1.21 panic(nil)
 // recovers as *runtime.PanicNilError) or it called runtime.Goexit (v is
 // nil). Call From in that deferred function, so that the stack it records is
-// the one that panicked. Catch uses From for one call of a function; From
-// serves code that guards a loop of calls with one deferred function.
+// the one that panicked. Catch uses it; code that needs no more than Catch
+// offers should call Catch, which needs no flag to tell a Goexit from a
+// return.
 func From(v any) *Recovered {
 	return &Recovered{Value: v, Stack: stack(v == nil), Goexit: v == nil}
 }

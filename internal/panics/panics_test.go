@@ -21,7 +21,8 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // catchIn runs fn through Catch on a fresh goroutine, reading the outcome
-// from a deferred call the way weft's packages do.
+// from a deferred call the way weft's packages do: the error fn returned, or
+// the *Recovered that Catch caught.
 func catchIn(fn func() error) error {
 	var (
 		wg  sync.WaitGroup
@@ -30,12 +31,39 @@ func catchIn(fn func() error) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		var r *panics.Recovered
 		var err error
-		defer func() { got = err }()
-		panics.Catch(&err, fn)
+		defer func() {
+			got = err
+			if r != nil {
+				got = r
+			}
+		}()
+		err = panics.Catch(&r, fn)
 	}()
 	wg.Wait()
 	return got
+}
+
+// TestCatchReportsWhatItCaught checks that Catch says whether it caught a
+// panic through *r alone: a *Recovered that fn returns is an error, not a
+// panic.
+func TestCatchReportsWhatItCaught(t *testing.T) {
+	returned := &panics.Recovered{Value: "returned, not panicked"}
+	var r *panics.Recovered
+	err := panics.Catch(&r, func() error { return returned })
+	assert.Nil(t, r)
+	assert.Same(t, returned, err)
+
+	err = panics.Catch(&r, func() error { panic("boom") })
+	require.NotNil(t, r)
+	assert.NoError(t, err)
+	assert.Equal(t, "boom", r.Value)
+}
+
+func TestMessage(t *testing.T) {
+	assert.Equal(t, "v [recovered]\n\nstack", panics.Message("v", []byte("stack"), false))
+	assert.Contains(t, panics.Message(nil, []byte("stack"), true), "runtime.Goexit called")
 }
 
 func panickingTaskFrame() error { panic("boom") }
