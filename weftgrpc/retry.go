@@ -228,6 +228,17 @@ func (c *retryConfig) classify(ctx context.Context, method string, err error, tr
 	return err
 }
 
+// attemptTimeout makes err match timeout.ErrTimeout when it is a
+// DeadlineExceeded while ctx, the caller's, is still alive: the try's own
+// deadline, which the server may have reached (it learns of it with the
+// call) and answered before the client's timer fired.
+func attemptTimeout(ctx context.Context, d time.Duration, err error) error {
+	if err == nil || ctx.Err() != nil || errors.Is(err, timeout.ErrTimeout) || status.Code(err) != codes.DeadlineExceeded {
+		return err
+	}
+	return &timeout.Error{Duration: d, Err: err}
+}
+
 // giveUp turns the error Do returned into the interceptor's: a try's own
 // error as is, or an *Error with the last try's code (the context's, when
 // it ended) around the *retry.Error.
@@ -296,6 +307,7 @@ func UnaryClientRetry(p *retry.Policy, opts ...RetryOption) grpc.UnaryClientInte
 				err = timeout.Do(ctx, c.attempt, func(ctx context.Context) error {
 					return invoker(ctx, method, req, reply, cc, call.opts...)
 				})
+				err = attemptTimeout(ctx, c.attempt, err)
 			} else {
 				err = invoker(ctx, method, req, reply, cc, call.opts...)
 			}
