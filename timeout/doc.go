@@ -19,4 +19,21 @@
 // Every function here is structured: the goroutines it starts have returned
 // before it returns. None of them can stop a function that ignores its
 // context: they cancel the context and wait.
+//
+// # Misuse
+//
+// Durations passed at call time follow context.WithTimeout: Do(ctx, d, fn)
+// with d <= 0 is a deadline already past (an *Error, fn not called), and
+// Reserve with d <= 0 keeps nothing back; neither panics. A nil context or
+// function passed at call time panics with "timeout: nil context" or
+// "timeout: nil function". Configuration made once, at construction, panics
+// at once on an invalid value, naming it: Transport(base, 0) panics with
+// "timeout: Transport(0s): d must be positive", since every request it sent
+// would fail.
+//
+// # Where Transport goes
+//
+// In a stack of http.RoundTrippers, put timeout.Transport innermost, next to
+// the network, so that each try has a deadline of its own and a retry
+// outside it can try again (see the README's resilient client).
 package timeout

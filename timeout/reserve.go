@@ -24,18 +24,19 @@ func Remaining(ctx context.Context) (time.Duration, bool) {
 //
 // If ctx has less than d left, the child is already done when Reserve
 // returns, with a cause that says how much time was left. If ctx has no
-// deadline, or d is 0, there is nothing to keep back: the child only ends
+// deadline, or d <= 0, there is nothing to keep back: the child only ends
 // with ctx or when cancel is called. If ctx ends first, the child has ctx's
 // cause.
 //
 // As with context.WithDeadline, the caller must call cancel once the child
-// is no longer needed, to release its timer. Reserve panics if d is negative.
+// is no longer needed, to release its timer. Reserve panics with "timeout:
+// nil context" if ctx is nil.
 func Reserve(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if d < 0 {
-		panic("timeout: Reserve(" + d.String() + "): d must not be negative")
+	if ctx == nil {
+		panic("timeout: nil context")
 	}
 	dl, ok := ctx.Deadline()
-	if !ok || d == 0 {
+	if !ok || d <= 0 {
 		return context.WithCancel(ctx)
 	}
 	cause := &reserved{kept: d, left: -1}

@@ -106,8 +106,19 @@ func TestReserveParentEnds(t *testing.T) {
 	})
 }
 
-func TestReservePanics(t *testing.T) {
-	assert.PanicsWithValue(t, "timeout: Reserve(-1s): d must not be negative", func() {
-		timeout.Reserve(context.Background(), -time.Second)
-	})
+func TestReserveMisuse(t *testing.T) {
+	var nilCtx context.Context
+	assert.PanicsWithValue(t, "timeout: nil context", func() { timeout.Reserve(nilCtx, time.Second) })
+
+	// A negative d keeps nothing back, as 0 does: call-time durations
+	// never panic.
+	parent, cancelParent := context.WithTimeout(context.Background(), time.Hour)
+	defer cancelParent()
+	ctx, cancel := timeout.Reserve(parent, -time.Second)
+	defer cancel()
+	want, _ := parent.Deadline()
+	got, ok := ctx.Deadline()
+	assert.True(t, ok)
+	assert.Equal(t, want, got)
+	assert.NoError(t, ctx.Err())
 }

@@ -2,6 +2,7 @@ package timeout
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -40,13 +41,22 @@ type Error struct {
 }
 
 // Error returns the duration that was exceeded, followed by fn's error when
-// that says more than the context's own error does.
+// that says more than the context's own error does. A message that ends
+// with the context's error (as net/http's do: "Get ...: timeout: deadline
+// exceeded") is given without that end, which would say it twice.
 func (e *Error) Error() string {
 	msg := "timeout: " + e.Duration.String() + " deadline exceeded"
-	if e.Err != nil && e.Err != context.DeadlineExceeded && e.Err != ErrTimeout {
-		msg += ": " + e.Err.Error()
+	if e.Err == nil || e.Err == context.DeadlineExceeded || e.Err == ErrTimeout {
+		return msg
 	}
-	return msg
+	inner := e.Err.Error()
+	for _, end := range [...]string{ErrTimeout.Error(), context.DeadlineExceeded.Error()} {
+		if cut, ok := strings.CutSuffix(inner, ": "+end); ok {
+			inner = cut
+			break
+		}
+	}
+	return msg + ": " + inner
 }
 
 // Is reports whether target is ErrTimeout or context.DeadlineExceeded.
@@ -78,10 +88,14 @@ func (e *Error) Timeout() bool { return true }
 //
 // When d <= 0, Do does not call fn: it returns an *Error at once, or, if ctx
 // is already done, context.Cause(ctx), just as a context created with a
-// deadline already past would have made fn fail. Do panics if fn is nil.
+// deadline already past would have made fn fail. Do panics with "timeout:
+// nil context" or "timeout: nil function" if ctx or fn is nil.
 func Do(ctx context.Context, d time.Duration, fn func(ctx context.Context) error) error {
+	if ctx == nil {
+		panic("timeout: nil context")
+	}
 	if fn == nil {
-		panic("timeout: Do called with a nil fn")
+		panic("timeout: nil function")
 	}
 	if d <= 0 {
 		return expired(ctx, d)
@@ -94,10 +108,14 @@ func Do(ctx context.Context, d time.Duration, fn func(ctx context.Context) error
 // Get is Do for a function that returns a value: it calls fn in the calling
 // goroutine under a deadline at most d away and returns fn's value together
 // with the error Do would return. The value is fn's even when the error is an
-// *Error; when d <= 0 it is the zero value of T. Get panics if fn is nil.
+// *Error; when d <= 0 it is the zero value of T. Get panics with "timeout:
+// nil context" or "timeout: nil function" if ctx or fn is nil.
 func Get[T any](ctx context.Context, d time.Duration, fn func(ctx context.Context) (T, error)) (T, error) {
+	if ctx == nil {
+		panic("timeout: nil context")
+	}
 	if fn == nil {
-		panic("timeout: Get called with a nil fn")
+		panic("timeout: nil function")
 	}
 	if d <= 0 {
 		var zero T

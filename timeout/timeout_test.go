@@ -3,6 +3,7 @@ package timeout_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -268,16 +269,21 @@ func TestDoSameGoroutine(t *testing.T) {
 	})
 }
 
-func TestNilFnPanics(t *testing.T) {
-	assert.PanicsWithValue(t, "timeout: Do called with a nil fn", func() {
+func TestNilArgumentsPanic(t *testing.T) {
+	var nilCtx context.Context
+	ok := func(context.Context) error { return nil }
+	okInt := func(context.Context) (int, error) { return 1, nil }
+	assert.PanicsWithValue(t, "timeout: nil function", func() {
 		_ = timeout.Do(context.Background(), time.Second, nil)
 	})
-	assert.PanicsWithValue(t, "timeout: Get called with a nil fn", func() {
+	assert.PanicsWithValue(t, "timeout: nil function", func() {
 		_, _ = timeout.Get[int](context.Background(), time.Second, nil)
 	})
-	assert.PanicsWithValue(t, "timeout: Hedge called with a nil fn", func() {
-		_, _ = timeout.Hedge[int](context.Background(), time.Second, nil)
-	})
+	assert.PanicsWithValue(t, "timeout: nil context", func() { _ = timeout.Do(nilCtx, time.Second, ok) })
+	assert.PanicsWithValue(t, "timeout: nil context", func() { _, _ = timeout.Get(nilCtx, time.Second, okInt) })
+	// d <= 0 is no misuse: it follows context.WithTimeout (already expired).
+	assert.ErrorIs(t, timeout.Do(context.Background(), 0, ok), timeout.ErrTimeout)
+	assert.ErrorIs(t, timeout.Do(context.Background(), -time.Second, ok), timeout.ErrTimeout)
 }
 
 // TestGet checks that Get passes fn's value and error through, and reports
@@ -315,6 +321,9 @@ func TestErrorMessage(t *testing.T) {
 		{&timeout.Error{Duration: time.Second, Err: context.DeadlineExceeded}, "timeout: 1s deadline exceeded"},
 		{&timeout.Error{Duration: time.Second, Err: timeout.ErrTimeout}, "timeout: 1s deadline exceeded"},
 		{&timeout.Error{Duration: 2 * time.Millisecond, Err: errBoom}, "timeout: 2ms deadline exceeded: boom"},
+		// The end that says the same again is cut.
+		{&timeout.Error{Duration: time.Second, Err: fmt.Errorf("query: %w", timeout.ErrTimeout)}, "timeout: 1s deadline exceeded: query"},
+		{&timeout.Error{Duration: time.Second, Err: fmt.Errorf("query: %w", context.DeadlineExceeded)}, "timeout: 1s deadline exceeded: query"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.err.Error())

@@ -184,6 +184,23 @@ func TestTransportServer(t *testing.T) {
 		assert.Equal(t, 20*time.Millisecond, te.Duration)
 	})
 
+	t.Run("messages say the deadline once", func(t *testing.T) {
+		c := &http.Client{Transport: timeout.Transport(base, 20*time.Millisecond)}
+		_, err := c.Get(srv.URL + "/stall")
+		assert.EqualError(t, err, `Get "`+srv.URL+`/stall": timeout: 20ms deadline exceeded`)
+
+		err = timeout.Do(context.Background(), 20*time.Millisecond, func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/stall", nil)
+			require.NoError(t, err)
+			resp, err := (&http.Client{Transport: base}).Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		})
+		assert.EqualError(t, err, `timeout: 20ms deadline exceeded: Get "`+srv.URL+`/stall"`)
+	})
+
 	t.Run("caller cancels", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		c := &http.Client{Transport: timeout.Transport(base, time.Minute)}
