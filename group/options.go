@@ -19,6 +19,12 @@ type config struct {
 	keepGoing    bool
 	panicAsError bool
 	name         string
+
+	// Executor only (see executor.go).
+	queue       int   // Queue's n, when queueSet
+	queueSet    bool  // Queue was given
+	idleTimeout int64 // IdleTimeout's d in ns; 0: the default
+	aging       int   // Aging's k; 0: the default
 }
 
 func newConfig(opts []Option) config {

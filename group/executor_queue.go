@@ -1,0 +1,224 @@
+package group
+
+import "math"
+
+// execQueue is the Executor's queue of accepted tasks waiting for a worker:
+// one FIFO ring per priority, popped highest effective priority first.
+//
+// Aging: a task's effective priority is its priority plus one for every
+// aging tasks popped from the queue since it was pushed, so a task waits
+// behind a steady stream of higher priority work for at most about
+// aging × (difference in priority) pops. Ties go to the task pushed first.
+// Because the oldest task of a ring has the highest effective priority of its
+// ring, comparing the heads of the rings is enough, and tasks of one
+// priority leave in the order they came.
+//
+// A future cancelled while queued is removed at once from the counts and
+// left in its ring as a tombstone, skipped when it reaches the head; a ring
+// with more tombstones than tasks is compacted, so memory stays proportional
+// to the number of queued tasks.
+//
+// The zero execQueue is empty, with aging 1. It is not safe for concurrent
+// use: the Executor guards it with its mutex.
+type execQueue struct {
+	levels []*execLevel // highest priority first; some may be empty
+	free   []*execLevel // empty rings kept for reuse
+	n      int          // live tasks in all rings
+	pops   uint64       // tasks popped so far: the clock of aging
+	seq    uint64       // tasks pushed so far: the order of arrival
+	aging  uint64       // pops per level of priority gained while queued
+}
+
+// execLevel is the ring of the queued tasks of one priority.
+type execLevel struct {
+	prio int
+	buf  []execTask // len is a power of two
+	head int        // index in buf of the oldest entry
+	n    int        // entries, tombstones included
+	dead int        // tombstones among them
+}
+
+// execMaxLevels is how many rings the queue keeps before it drops empty ones.
+const execMaxLevels = 8
+
+func (q *execQueue) len() int { return q.n }
+
+// push appends t to the ring of its priority, stamping it with the queue's
+// clocks.
+func (q *execQueue) push(t execTask) {
+	l := q.level(t.prio)
+	t.seq, t.stamp = q.seq, q.pops
+	q.seq++
+	if l.n == len(l.buf) {
+		l.grow()
+	}
+	l.buf[(l.head+l.n)&(len(l.buf)-1)] = t
+	l.n++
+	q.n++
+	if t.fut != nil {
+		c := t.fut.core()
+		c.level = l
+	}
+}
+
+// level returns the ring for prio, adding one if there is none.
+func (q *execQueue) level(prio int) *execLevel {
+	i := 0
+	for ; i < len(q.levels); i++ {
+		l := q.levels[i]
+		if l.prio == prio {
+			return l
+		}
+		if l.prio < prio {
+			break
+		}
+	}
+	if len(q.levels) >= execMaxLevels {
+		// Drop the empty rings first; i moves with the ones kept.
+		kept, at := q.levels[:0], i
+		for j, l := range q.levels {
+			if l.n == 0 {
+				q.free = append(q.free, l)
+				if j < at {
+					i--
+				}
+				continue
+			}
+			kept = append(kept, l)
+		}
+		clear(q.levels[len(kept):])
+		q.levels = kept
+	}
+	var l *execLevel
+	if k := len(q.free); k > 0 {
+		l, q.free = q.free[k-1], q.free[:k-1]
+		l.prio = prio
+	} else {
+		l = &execLevel{prio: prio}
+	}
+	q.levels = append(q.levels, nil)
+	copy(q.levels[i+1:], q.levels[i:])
+	q.levels[i] = l
+	return l
+}
+
+// pop removes and returns the task to run next.
+func (q *execQueue) pop() (execTask, bool) {
+	if q.n == 0 {
+		return execTask{}, false
+	}
+	var best *execLevel
+	if len(q.levels) == 1 {
+		best = q.levels[0]
+	} else {
+		var bestEff int
+		var bestSeq uint64
+		for _, l := range q.levels {
+			if l.n == 0 {
+				continue
+			}
+			h := l.front()
+			if h == nil {
+				continue
+			}
+			eff := q.effective(h)
+			if best == nil || eff > bestEff || (eff == bestEff && h.seq < bestSeq) {
+				best, bestEff, bestSeq = l, eff, h.seq
+			}
+		}
+	}
+	l := best
+	l.front() // drops the tombstones before the head
+	t := l.buf[l.head]
+	l.buf[l.head] = execTask{}
+	l.head = (l.head + 1) & (len(l.buf) - 1)
+	l.n--
+	q.n--
+	q.pops++
+	return t, true
+}
+
+// effective returns t's priority raised by its age, saturating at MaxInt.
+func (q *execQueue) effective(t *execTask) int {
+	age := (q.pops - t.stamp) / max(q.aging, 1)
+	if age > math.MaxInt/2 {
+		age = math.MaxInt / 2
+	}
+	boost := int(age)
+	if t.prio > math.MaxInt-boost {
+		return math.MaxInt
+	}
+	return t.prio + boost
+}
+
+// front drops the tombstones at the head of l and returns its oldest live
+// task, or nil when l holds none.
+func (l *execLevel) front() *execTask {
+	for l.n > 0 {
+		t := &l.buf[l.head]
+		if t.fut == nil || t.fut.core().state != futureDropped {
+			return t
+		}
+		*t = execTask{}
+		l.head = (l.head + 1) & (len(l.buf) - 1)
+		l.n--
+		l.dead--
+	}
+	return nil
+}
+
+// grow doubles l's ring, or gives it its first one.
+func (l *execLevel) grow() {
+	buf := make([]execTask, max(2*len(l.buf), 8))
+	for i := range l.n {
+		buf[i] = l.buf[(l.head+i)&(len(l.buf)-1)]
+	}
+	l.buf, l.head = buf, 0
+}
+
+// remove takes the queued future c out of the counts; the caller has set
+// c.state to futureDropped, which makes its entry a tombstone.
+func (q *execQueue) remove(c *futureCore) {
+	l := c.level
+	c.level = nil
+	l.dead++
+	q.n--
+	if l.dead >= 8 && 2*l.dead > l.n {
+		l.compact()
+	}
+}
+
+// compact rewrites l's ring without its tombstones.
+func (l *execLevel) compact() {
+	mask := len(l.buf) - 1
+	w := 0
+	for i := range l.n {
+		t := l.buf[(l.head+i)&mask]
+		if t.fut != nil && t.fut.core().state == futureDropped {
+			continue
+		}
+		l.buf[(l.head+w)&mask] = t
+		w++
+	}
+	for i := w; i < l.n; i++ {
+		l.buf[(l.head+i)&mask] = execTask{}
+	}
+	l.n, l.dead = w, 0
+}
+
+// drain removes every queued task and calls fn with each live one, in no
+// particular order.
+func (q *execQueue) drain(fn func(execTask)) {
+	for _, l := range q.levels {
+		mask := len(l.buf) - 1
+		for i := range l.n {
+			t := &l.buf[(l.head+i)&mask]
+			if t.fut == nil || t.fut.core().state != futureDropped {
+				fn(*t)
+			}
+			*t = execTask{}
+		}
+		l.head, l.n, l.dead = 0, 0, 0
+	}
+	q.n = 0
+}
