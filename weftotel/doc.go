@@ -52,6 +52,30 @@
 //	weft.group.running                  UpDownCounter  {task}    -
 //	weft.group.tasks                    Counter        {task}    weft.outcome: started, failed
 //	weft.retry.budget.credit            Gauge          {retry}   -
+//	weft.executor.limit                 Gauge          {task}    -
+//	weft.executor.workers               UpDownCounter  {goroutine} -
+//	weft.executor.running               UpDownCounter  {task}    -
+//	weft.executor.queued                UpDownCounter  {task}    -
+//	weft.executor.waiting               UpDownCounter  {call}    -
+//	weft.executor.submitted             Counter        {task}    -
+//	weft.executor.tasks                 Counter        {task}    weft.outcome: succeeded, failed, panicked, cancelled, dropped, rejected
+//	weft.executor.queue.time            Counter        s         -
+//	weft.pool.resources                 UpDownCounter  {resource} weft.state: idle, in_use, creating, destroying
+//	weft.pool.resources.max             Gauge          {resource} -
+//	weft.pool.waiting                   UpDownCounter  {call}    -
+//	weft.pool.acquires                  Counter        {call}    weft.outcome: acquired, cancelled
+//	weft.pool.waits                     Counter        {call}    -
+//	weft.pool.wait.time                 Counter        s         -
+//	weft.pool.creates                   Counter        {resource} weft.outcome: success, failure
+//	weft.pool.destroyed                 Counter        {resource} weft.reason: broken, idle, expired, unhealthy, closed
+//	weft.monitor.schedule.latency       Gauge          s         weft.quantile: p50, p99, max
+//	weft.monitor.timer.lag              Gauge          s         weft.quantile: p50, p99, max
+//	weft.monitor.gc.pause               Gauge          s         weft.quantile: p50, p99, max
+//	weft.monitor.lag                    Gauge          s         -
+//	weft.monitor.overloaded             Gauge          1         -
+//	weft.monitor.goroutines             UpDownCounter  {goroutine} -
+//	weft.monitor.runnable               UpDownCounter  {goroutine} -
+//	weft.monitor.mutex.wait             Gauge          1         -
 //
 // A counter split by weft.outcome counts each event once, under the outcome
 // it ended with, so summing over weft.outcome gives every event (except

@@ -128,9 +128,9 @@ func run(ctx context.Context, out io.Writer) error {
 	close(release)
 	wg.Wait()
 
-	// 2. Three calls to a failing endpoint: the first two tries fail, the
-	// third failure opens the breaker, and the remaining tries are rejected
-	// without reaching the server.
+	// 2. Three calls to a failing endpoint: the first call's two tries fail,
+	// the next failure opens the breaker, and the tries after it are
+	// rejected without reaching the server.
 	errFailed := errors.New("server error")
 	for range 3 {
 		err := p.Do(ctx, func(ctx context.Context) error {
