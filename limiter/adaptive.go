@@ -24,8 +24,8 @@ import (
 // Backoff ratio, at most once per round trip. Gradient selects a
 // latency-gradient algorithm instead, after Netflix's concurrency-limits.
 //
-// An Adaptive must be created with NewAdaptive. It is safe for concurrent
-// use.
+// An Adaptive must be created with NewAdaptive: a zero Adaptive panics on
+// first use. It is safe for concurrent use.
 type Adaptive struct {
 	sem *Semaphore // its limit is the Adaptive's
 	cfg adaptConfig
@@ -154,9 +154,9 @@ func NewAdaptive(opts ...AdaptiveOption) *Adaptive {
 // error matching context.Canceled records nothing (the caller gave up; that
 // says nothing about the resource), and any other error records a failure.
 // If ctx is done first, Acquire returns context.Cause(ctx) and a nil done
-// function.
+// function. Acquire panics if ctx is nil.
 func (a *Adaptive) Acquire(ctx context.Context) (done func(err error), err error) {
-	if err := a.sem.Acquire(ctx, 1); err != nil {
+	if err := a.semaphore().Acquire(ctx, 1); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -169,11 +169,19 @@ func (a *Adaptive) Acquire(ctx context.Context) (done func(err error), err error
 }
 
 // Limit returns the current limit.
-func (a *Adaptive) Limit() int { return int(a.sem.size.Load()) }
+func (a *Adaptive) Limit() int { return int(a.semaphore().size.Load()) }
 
 // Stats returns a snapshot of the underlying semaphore: the current limit,
 // the calls in flight (Held) and the callers waiting (Waiters).
-func (a *Adaptive) Stats() SemaphoreStats { return a.sem.Stats() }
+func (a *Adaptive) Stats() SemaphoreStats { return a.semaphore().Stats() }
+
+// semaphore returns a.sem, and panics if a is a zero Adaptive.
+func (a *Adaptive) semaphore() *Semaphore {
+	if a.sem == nil {
+		panic("limiter: Adaptive used without NewAdaptive")
+	}
+	return a.sem
+}
 
 // sample records the outcome of one call and releases its slot.
 func (a *Adaptive) sample(start time.Time, err error) {

@@ -17,7 +17,8 @@ var ErrFull = errors.New("limiter: bulkhead full")
 // callers are rejected at once with ErrFull, shedding load instead of
 // piling it up.
 //
-// A Bulkhead must be created with NewBulkhead. It is safe for concurrent use.
+// A Bulkhead must be created with NewBulkhead: a zero Bulkhead panics on
+// first use. It is safe for concurrent use.
 type Bulkhead struct {
 	sem      *Semaphore
 	maxQueue int
@@ -48,7 +49,8 @@ func NewBulkhead(maxConcurrent, maxQueue int) *Bulkhead {
 // its error. If every slot is busy, Do waits in FIFO order; if the queue is
 // full too, it returns ErrFull at once without calling fn. If ctx is done
 // before fn starts, Do returns context.Cause(ctx) without calling fn. A panic
-// in fn frees the slot and propagates to the caller.
+// in fn frees the slot and propagates to the caller. Do panics if ctx or fn
+// is nil.
 func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error {
 	if fn == nil {
 		panic("limiter: nil function")
@@ -98,6 +100,9 @@ type BulkheadStats struct {
 // Stats returns a snapshot of the bulkhead's counters. Running and Queued
 // are read together; Rejected and Completed are read just after them.
 func (b *Bulkhead) Stats() BulkheadStats {
+	if b.sem == nil {
+		panic("limiter: Bulkhead used without NewBulkhead")
+	}
 	s := b.sem.Stats()
 	return BulkheadStats{
 		Running:   int(s.Held),

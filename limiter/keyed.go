@@ -12,8 +12,8 @@ import (
 
 // Keyed is a set of rate limiters, one per key (per user, per client IP),
 // with bounded memory. It is safe for concurrent use: keys are spread over
-// shards, each with its own lock. The zero value is not usable; create one
-// with NewKeyed.
+// shards, each with its own lock. Create one with NewKeyed: a zero Keyed
+// panics on first use.
 //
 // A key whose bucket has been full again for the idle TTL (see IdleTTL) is
 // idle: a full bucket is exactly what a new limiter starts with, so

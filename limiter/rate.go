@@ -36,7 +36,7 @@ func Every(d time.Duration) float64 {
 
 // Rate is a lock-free rate limiter: it admits events at perSecond on average,
 // and up to burst events at once after a quiet spell. It is safe for
-// concurrent use. The zero value is not usable; create one with NewRate.
+// concurrent use. Create one with NewRate: a zero Rate panics on first use.
 //
 // Rate implements the generic cell rate algorithm (GCRA). The emission
 // interval T is 1s/perSecond rounded to the nearest nanosecond (at least 1ns),

@@ -31,8 +31,8 @@ const semMaxLimit = semLocked - 1
 // while no caller is queued. The limit can be changed at run time with
 // SetLimit.
 //
-// A Semaphore must be created with NewSemaphore and must not be copied. It is
-// safe for concurrent use.
+// A Semaphore must be created with NewSemaphore and must not be copied: a
+// zero Semaphore panics on first use. It is safe for concurrent use.
 type Semaphore struct {
 	// state is the number of permits held, plus semLocked while mu's holder
 	// requires that state change only under mu (it is set for as long as
@@ -93,33 +93,51 @@ func semCheckWeight(op string, w int64) {
 // call, it returns context.Cause(ctx) and leaves the semaphore unchanged:
 // permits granted while ctx was ending are given back. If w exceeds the
 // limit, Acquire fails at once with an error wrapping ErrTooLarge instead of
-// blocking. Acquire panics if w is less than 1.
+// blocking. Acquire panics if ctx is nil or w is less than 1.
 func (s *Semaphore) Acquire(ctx context.Context, w int64) error { return s.acquire(ctx, w, -1) }
 
 // acquire is Acquire, except that if maxQueue is not negative and that many
 // waiters are queued, it fails with ErrFull instead of queueing.
 func (s *Semaphore) acquire(ctx context.Context, w int64, maxQueue int) error {
-	// The fast path: one CAS when no one is queued, the permits are free
-	// and ctx is not done.
-	if st := s.state.Load(); w > 0 && st&semLocked == 0 && s.size.Load()-st >= w && ctx.Err() == nil &&
-		s.state.CompareAndSwap(st, st+w) {
-		return nil
+	if ctx == nil {
+		panic("limiter: nil context")
 	}
-	return s.acquireSlow(ctx, w, maxQueue)
+	// The fast path: when no one is queued (semLocked clear) and the
+	// permits look free, one atomic add, kept if they still fit. An add
+	// never fails, where a compare-and-swap loop retries under contention
+	// and lost to x/sync's mutex on SemaphoreParallel/n=1000 (internal/
+	// compare). A zero Semaphore has size 0, so it always takes the slow
+	// path.
+	owed := false
+	if st := s.state.Load(); w > 0 && st&semLocked == 0 && s.size.Load()-st >= w && ctx.Err() == nil {
+		if st = s.state.Add(w); st <= s.size.Load() {
+			return nil
+		}
+		// Take them back. If the lock is held, its holder may have counted
+		// them as held and queued a waiter for want of them: the slow path
+		// then owes the queue a grant.
+		owed = s.state.Add(-w)&semLocked != 0
+	}
+	return s.acquireSlow(ctx, w, maxQueue, owed)
 }
 
-func (s *Semaphore) acquireSlow(ctx context.Context, w int64, maxQueue int) error {
+// acquireSlow is acquire when the fast path could not keep its permits;
+// owed says that it must hand free permits to the queue (see acquire).
+func (s *Semaphore) acquireSlow(ctx context.Context, w int64, maxQueue int, owed bool) error {
+	s.check()
 	semCheckWeight("Acquire", w)
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	for {
-		st := s.state.Load()
-		if st&semLocked != 0 || s.size.Load()-st < w {
-			break
+	if !owed {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
 		}
-		if s.state.CompareAndSwap(st, st+w) {
-			return nil
+		for {
+			st := s.state.Load()
+			if st&semLocked != 0 || s.size.Load()-st < w {
+				break
+			}
+			if s.state.CompareAndSwap(st, st+w) {
+				return nil
+			}
 		}
 	}
 	wt, _ := s.pool.Get().(*semWaiter)
@@ -129,6 +147,14 @@ func (s *Semaphore) acquireSlow(ctx context.Context, w int64, maxQueue int) erro
 	*wt = semWaiter{w: w, ready: wt.ready}
 
 	s.lock()
+	if owed {
+		s.grant()
+		if ctx.Err() != nil {
+			s.unlock()
+			s.pool.Put(wt)
+			return context.Cause(ctx)
+		}
+	}
 	if size := s.size.Load(); w > size {
 		s.unlock()
 		s.pool.Put(wt)
@@ -199,7 +225,10 @@ func (s *Semaphore) TryAcquire(w int64) bool {
 		if st&semLocked != 0 {
 			break
 		}
-		if s.size.Load()-st < w {
+		if size := s.size.Load(); size-st < w {
+			if size == 0 {
+				s.check()
+			}
 			return false
 		}
 		if s.state.CompareAndSwap(st, st+w) {
@@ -233,6 +262,7 @@ func (s *Semaphore) Release(w int64) {
 // releaseSlow is Release after its add left st in state, when that needs
 // more than the add: waking waiters, or undoing a bad release and panicking.
 func (s *Semaphore) releaseSlow(w, st int64) {
+	s.check()
 	old := st + w
 	if w < 1 || st < 0 || old&semLocked == 0 || st&semLocked == 0 {
 		// Bad weight, more than held, or more than held while locked (the
@@ -252,6 +282,7 @@ func (s *Semaphore) releaseSlow(w, st int64) {
 // waiters whose weight exceeds n fail with an error wrapping ErrTooLarge.
 // SetLimit panics if n is less than 1 or greater than 1<<62-1.
 func (s *Semaphore) SetLimit(n int64) {
+	s.check()
 	semCheckLimit("Semaphore.SetLimit", n)
 	s.lock()
 	s.size.Store(n)
@@ -279,12 +310,22 @@ type SemaphoreStats struct {
 }
 
 // Stats returns a consistent snapshot of the semaphore's limit, permits held
-// and queue length.
+// and queue length. Held may count, for a moment, the permits of an Acquire
+// that is about to find they do not fit and take them back.
 func (s *Semaphore) Stats() SemaphoreStats {
+	s.check()
 	s.lock()
 	st := SemaphoreStats{Limit: s.size.Load(), Held: s.held(), Waiters: s.waiters}
 	s.unlock()
 	return st
+}
+
+// check panics if s is a zero Semaphore, whose limit is 0. Only slow paths
+// call it: the fast paths never succeed on a zero Semaphore.
+func (s *Semaphore) check() {
+	if s.size.Load() == 0 {
+		panic("limiter: Semaphore used without NewSemaphore")
+	}
 }
 
 // lock takes mu and stops the lock-free paths from changing state.

@@ -490,3 +490,38 @@ func FuzzSemaphore(f *testing.F) {
 		}
 	})
 }
+
+// TestSemaphoreFastPathRacesTheQueue runs blocking Acquire calls of mixed
+// weights from many goroutines on a tiny semaphore, so that the fast path's
+// optimistic add keeps racing waiters being queued and granted under the
+// lock. A permit counted while the lock's holder decided, then taken back,
+// must still reach the queue: otherwise a waiter sleeps forever and the test
+// times out.
+func TestSemaphoreFastPathRacesTheQueue(t *testing.T) {
+	const (
+		size    = 2
+		workers = 16
+		loops   = 2000
+	)
+	s := limiter.NewSemaphore(size)
+	var inUse atomic.Int64
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			w := int64(g%size + 1)
+			for range loops {
+				if err := s.Acquire(context.Background(), w); err != nil {
+					t.Error(err)
+					return
+				}
+				if n := inUse.Add(w); n > size {
+					t.Errorf("%d permits in use, limit %d", n, size)
+				}
+				inUse.Add(-w)
+				s.Release(w)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, limiter.SemaphoreStats{Limit: size}, s.Stats())
+}
