@@ -1,10 +1,17 @@
 // Command resilient-client is an HTTP client for a flaky server, built by
-// stacking weft's net/http adapters, outermost first:
+// stacking weft's net/http adapters in the recommended order, outermost
+// first (the order of resilience4j and Polly):
 //
-//	limiter.Transport  at most 100 requests a second, bursts of 5
-//	breaker.Transport  stop calling a server that keeps failing, probe it later
-//	retry.Transport    retry 429, 5xx and transport errors, honouring Retry-After
+//	retry.Transport    tries again on 429, 5xx and transport errors, honouring
+//	                   Retry-After and an open breaker's RetryAfter
+//	breaker.Transport  counts every try; once open, refuses tries at once
+//	limiter.Transport  every try, retries included, waits for the rate
 //	timeout.Transport  a deadline for each try
+//
+// Retry goes outside so that each try passes through the breaker and the
+// rate limiter: a limiter outside the retries would let each request make
+// several calls to the server, and a breaker outside them would see only
+// final outcomes and miss a server that fails every other call.
 //
 // It drives a local server through a script (steady, rate limited, stalled,
 // down, recovered) and prints each decision the client makes from the hooks
@@ -34,7 +41,7 @@ import (
 const (
 	perTry    = 500 * time.Millisecond // timeout.Transport's deadline for each try
 	openFor   = 300 * time.Millisecond // how long the breaker stays open
-	rate      = 100                    // requests a second
+	rate      = 100                    // tries a second
 	rateBurst = 5
 )
 
@@ -45,6 +52,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "resilient-client:", err)
 		os.Exit(1)
 	}
+}
+
+// stack returns base wrapped in the recommended order: retry outermost,
+// then the breaker and the rate limiter for each try, and the per-try
+// deadline innermost.
+func stack(base http.RoundTripper, p *retry.Policy, b *breaker.Breaker, r *limiter.Rate, perTry time.Duration) http.RoundTripper {
+	rt := timeout.Transport(base, perTry) // each try has its own deadline
+	rt = limiter.Transport(rt, r)         // each try waits for the rate
+	rt = breaker.Transport(rt, b)         // each try is counted, or refused while open
+	return retry.Transport(rt, p)         // tries again, waiting what it is asked to
 }
 
 // Modes of the flaky server: how it answers the next request.
@@ -85,7 +102,7 @@ type report struct {
 	retries       []retry.Event // every retry, in order
 	transitions   []string      // breaker state changes, in order
 	outageResults []string      // outcome of each request during the outage
-	hitsWhileOpen int64         // requests that reached the server while the breaker was open
+	outageHits    int64         // tries that reached the server during the outage
 	recovered     bool          // the probe after the outage succeeded
 }
 
@@ -102,6 +119,7 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 
+	halfOpen := make(chan struct{}, 1)
 	br := breaker.New(
 		breaker.ConsecutiveFailures(2),
 		breaker.OpenFor(openFor),
@@ -110,6 +128,12 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 			mu.Lock()
 			rep.transitions = append(rep.transitions, from.String()+" -> "+to.String())
 			mu.Unlock()
+			if to == breaker.HalfOpen {
+				select {
+				case halfOpen <- struct{}{}:
+				default:
+				}
+			}
 		}),
 	)
 	policy := retry.New(
@@ -118,7 +142,7 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 		retry.OnRetry(func(e retry.Event) {
 			why := "backoff"
 			if e.After {
-				why = "the server's Retry-After"
+				why = "asked for by the error"
 			}
 			logf("  retry: try %d failed (%v); next try in %v (%s)\n", e.Attempt, e.Err, e.Delay.Round(time.Millisecond), why)
 			mu.Lock()
@@ -126,14 +150,10 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 			mu.Unlock()
 		}),
 	)
-	var rt http.RoundTripper = ts.Client().Transport
-	rt = timeout.Transport(rt, perTry)
-	rt = retry.Transport(rt, policy)
-	rt = breaker.Transport(rt, br)
-	rt = limiter.Transport(rt, limiter.NewRate(rate, rateBurst))
-	client := &http.Client{Transport: rt}
+	client := &http.Client{Transport: stack(ts.Client().Transport, policy, br, limiter.NewRate(rate, rateBurst), perTry)}
+	defer client.CloseIdleConnections()
 
-	get := func() (string, error) {
+	get := func(ctx context.Context) (string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL, nil)
 		if err != nil {
 			return "", err
@@ -149,7 +169,7 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 		return resp.Status, nil
 	}
 	must := func(what string) error {
-		status, err := get()
+		status, err := get(ctx)
 		if err == nil && status != "200 OK" {
 			err = errors.New(status)
 		}
@@ -185,40 +205,39 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 	}
 	logf("  200 OK\n")
 
-	logf("outage: the server answers 500 to everything\n")
+	logf("outage: the server answers 500 to everything; each request may take 100ms\n")
 	srv.mode.Store(down)
-	var hitsAtOpen int64
+	hits := srv.hits.Load()
 	for i := range 4 {
-		status, err := get()
+		rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		_, err := get(rctx)
+		cancel()
 		switch {
-		case errors.Is(err, breaker.ErrOpen):
-			rep.outageResults = append(rep.outageResults, "rejected")
-			logf("  request %d: rejected without calling the server: %v\n", i+1, err)
+		case errors.Is(err, breaker.ErrOpen) && errors.Is(err, retry.ErrExhausted):
+			// The breaker's RetryAfter would outlast the request's
+			// 100ms, so retry gave up at once instead of hammering it.
+			rep.outageResults = append(rep.outageResults, "open")
+			logf("  request %d: %v\n", i+1, err)
 		case err != nil:
-			return rep, err
+			return rep, fmt.Errorf("outage: %w", err)
 		default:
-			rep.outageResults = append(rep.outageResults, status)
-			logf("  request %d: %s after the retries\n", i+1, status)
-		}
-		if br.State() == breaker.Open && hitsAtOpen == 0 {
-			hitsAtOpen = srv.hits.Load()
+			return rep, fmt.Errorf("outage: request %d succeeded", i+1)
 		}
 	}
-	rep.hitsWhileOpen = srv.hits.Load() - hitsAtOpen
+	rep.outageHits = srv.hits.Load() - hits
+	logf("  %d tries reached the server\n", rep.outageHits)
 
 	logf("recovery: the server is fixed; the breaker lets a probe through after %v\n", openFor)
 	srv.mode.Store(healthy)
-	for br.State() == breaker.Open {
-		select {
-		case <-ctx.Done():
-			return rep, context.Cause(ctx)
-		case <-time.After(10 * time.Millisecond):
-		}
+	select {
+	case <-halfOpen:
+	case <-ctx.Done():
+		return rep, context.Cause(ctx)
 	}
 	if err := must("probe"); err != nil {
 		return rep, err
 	}
 	rep.recovered = br.State() == breaker.Closed
-	logf("  probe: 200 OK; breaker %v, %d calls rejected in all\n", br.State(), br.Stats().Rejected)
+	logf("  probe: 200 OK; breaker %v, %d tries refused in all\n", br.State(), br.Stats().Rejected)
 	return rep, nil
 }
