@@ -178,10 +178,9 @@ func WithBudget(b *Budget) Option {
 }
 
 // CapAfter caps the delays asked for with After (or an error's RetryAfter
-// method) at the policy's maximum delay
-// (Exponential's max, or Constant's d). Without it an After delay is honoured
-// in full as long as it ends before the context's deadline and within
-// MaxElapsed.
+// method) at the policy's maximum delay (Exponential's max, or Constant's
+// d). Without it such a delay is honoured in full as long as it ends before
+// the context's deadline and within MaxElapsed.
 func CapAfter() Option { return func(c *config) { c.capAfter = true } }
 
 // Rand makes the policy draw jitter from src instead of math/rand/v2's global
