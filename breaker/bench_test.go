@@ -51,3 +51,14 @@ func BenchmarkDoClosed(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkReject measures an open breaker's rejection.
+func BenchmarkReject(b *testing.B) {
+	ctx := context.Background()
+	br := breaker.New(breaker.ConsecutiveFailures(1), breaker.OpenFor(time.Hour))
+	_ = br.Do(ctx, func(context.Context) error { return errBoom })
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = br.Do(ctx, ok)
+	}
+}
