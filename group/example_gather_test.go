@@ -91,3 +91,36 @@ func ExampleMapSeq() {
 	// GAMMA
 	// DELTA
 }
+
+// ExampleMapSeq2 chains three stages: each is a sequence that ranges over
+// the one before it, with no code between them. Every stage runs on its own
+// workers and keeps the input order; an error from any stage reaches the
+// loop with the index of its item, and ends every stage.
+func ExampleMapSeq2() {
+	ctx := context.Background()
+	words := slices.Values([]string{"go", "rust", "zig", "haskell", "c"})
+	lengths := group.MapSeq(ctx, words, func(ctx context.Context, s string) (int, error) {
+		return len(s), nil
+	}, group.Limit(2))
+	squares := group.MapSeq2(ctx, lengths, func(ctx context.Context, n int) (int, error) {
+		return n * n, nil
+	}, group.Limit(2))
+	labels := group.MapSeq2(ctx, squares, func(ctx context.Context, n int) (string, error) {
+		if n > 20 {
+			return "", fmt.Errorf("%d is too large", n)
+		}
+		return fmt.Sprint("#", n), nil
+	}, group.Limit(2))
+	for label, err := range labels {
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		fmt.Println(label)
+	}
+	// Output:
+	// #4
+	// #16
+	// #9
+	// group: item 3: 49 is too large
+}

@@ -139,3 +139,21 @@ func TestResultsMisuse(t *testing.T) {
 		rg.Go(func(context.Context) (int, error) { return 0, nil })
 	})
 }
+
+func TestResultsStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rg := group.NewResults[string](t.Context())
+		rg.Go(func(context.Context) (string, error) { return "first", nil })
+		err := rg.Start(func(ctx context.Context, ready func()) (string, error) {
+			ready()
+			<-ctx.Done()
+			return "served", nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, errGroupA, rg.Start(func(context.Context, func()) (string, error) { return "", errGroupA }))
+		rg.Cancel(nil)
+		vals, err := rg.Wait()
+		assert.Equal(t, errGroupA, err)
+		assert.Equal(t, []string{"first", "served", ""}, vals, "each Start keeps its place")
+	})
+}

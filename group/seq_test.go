@@ -304,3 +304,93 @@ func TestMapSeqStress(t *testing.T) {
 		}
 	}
 }
+
+// mapSeq2Input yields 0..n-1, with errs[i] in place of item i where set.
+func mapSeq2Input(n int, errs map[int]error) iter.Seq2[int, error] {
+	return func(yield func(int, error) bool) {
+		for i := range n {
+			if !yield(i, errs[i]) {
+				return
+			}
+		}
+	}
+}
+
+func TestMapSeq2PassesErrorsOn(t *testing.T) {
+	errIn := errors.New("upstream")
+	double := func(_ context.Context, i int) (int, error) { return 2 * i, nil }
+	t.Run("default: the error ends the sequence", func(t *testing.T) {
+		vals, errs := mapSeqCollect(group.MapSeq2(t.Context(), mapSeq2Input(10, map[int]error{4: errIn}), double, group.Limit(3)))
+		assert.Equal(t, []int{0, 2, 4, 6, 0}, vals)
+		assert.Equal(t, []error{nil, nil, nil, nil, errIn}, errs, "passed on unchanged, after the items before it")
+	})
+	t.Run("keep going", func(t *testing.T) {
+		vals, errs := mapSeqCollect(group.MapSeq2(t.Context(), mapSeq2Input(6, map[int]error{1: errIn, 4: errIn}), double, group.Limit(2), group.KeepGoing()))
+		assert.Equal(t, []int{0, 0, 4, 6, 0, 10}, vals)
+		assert.Equal(t, []error{nil, errIn, nil, nil, errIn, nil}, errs)
+	})
+}
+
+// TestMapSeqChain checks that stages chain, that an error in a middle stage
+// names its item once and ends every stage, and that a break in the loop
+// stops the stages before it with their workers done.
+func TestMapSeqChain(t *testing.T) {
+	var running atomic.Int64
+	stage := func(fail int) func(context.Context, int) (int, error) {
+		return func(ctx context.Context, i int) (int, error) {
+			running.Add(1)
+			defer running.Add(-1)
+			if i == fail {
+				return 0, errGatherBoom
+			}
+			return i, nil
+		}
+	}
+	var pulled atomic.Int64
+	first := group.MapSeq(t.Context(), mapSeqCounting(-1, &pulled), stage(-1), group.Limit(2))
+	second := group.MapSeq2(t.Context(), first, stage(7), group.Limit(3))
+	third := group.MapSeq2(t.Context(), second, stage(-1), group.Limit(2))
+	vals, errs := mapSeqCollect(third)
+	assert.Equal(t, []int{0, 1, 2, 3, 4, 5, 6, 0}, vals)
+	require.Len(t, errs, 8)
+	assert.EqualError(t, errs[7], "group: item 7: boom", "named once, by the stage that failed")
+	assert.Zero(t, running.Load())
+
+	n := 0
+	for v, err := range group.MapSeq2(t.Context(), group.MapSeq(t.Context(), mapSeqCounting(-1, &pulled), stage(-1), group.Limit(2)), stage(-1), group.Limit(2)) {
+		require.NoError(t, err)
+		if n++; v == 20 {
+			break
+		}
+	}
+	assert.Equal(t, 21, n)
+	assert.Zero(t, running.Load(), "a break stops every stage")
+	goleak.VerifyNone(t)
+}
+
+// TestMapSeqChainCancelled checks that when the context of every stage is
+// cancelled with a cause, the loop sees the cause once, at the end.
+func TestMapSeqChainCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cause := errors.New("closing")
+		ctx, cancel := context.WithCancelCause(t.Context())
+		slow := func(ctx context.Context, i int) (int, error) {
+			if i == 5 {
+				cancel(cause)
+			}
+			select {
+			case <-time.After(time.Millisecond):
+				return i, nil
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}
+		first := group.MapSeq(ctx, mapSeqCounting(-1, new(atomic.Int64)), slow, group.Limit(1))
+		_, errs := mapSeqCollect(group.MapSeq2(ctx, first, slow, group.Limit(1), group.KeepGoing()))
+		require.NotEmpty(t, errs)
+		assert.Equal(t, cause, errs[len(errs)-1])
+		for _, err := range errs[:len(errs)-1] {
+			assert.NoError(t, err, "the cause once, at the end")
+		}
+	})
+}

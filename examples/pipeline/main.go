@@ -2,10 +2,10 @@
 // against a local server: it streams records from GET /records, parses them
 // on four workers, and posts them in batches of ten to POST /sink.
 //
-// The stages are tasks of one group.Group joined by small buffered channels,
-// so a slow stage holds the others back instead of letting work pile up, and
-// the transform stage uses group.MapSeq to work in parallel while keeping the
-// records in order. The first error anywhere cancels every stage: the
+// The stages are sequences chained with group.MapSeq2: each pulls from the
+// one before it only while it has room (twice its workers), so a slow stage
+// holds the others back instead of letting work pile up, and every stage
+// keeps the records in order. The first error anywhere ends every stage: the
 // download stops, the workers stop, and no partial batch is written.
 //
 // It runs the pipeline twice: once over clean records, once over records of
@@ -36,7 +36,6 @@ const (
 	records = 100 // records the server streams
 	batch   = 10  // records per POST to the sink
 	workers = 4   // transform workers
-	buffer  = 8   // capacity of the channels between the stages
 )
 
 func main() {
@@ -91,112 +90,75 @@ func run(ctx context.Context, w io.Writer) ([2]pass, error) {
 	return passes, nil
 }
 
-// pipeline runs the three stages once, counting into p.
+// pipeline runs the stages once, counting into p. Each stage is a
+// sequence that ranges over the one before it, so they chain with no code
+// between them: an error, or a break in the loop that writes, stops every
+// stage before it, after its workers are done.
 func pipeline(ctx context.Context, client *http.Client, url string, bad int, p *pass) error {
-	g := group.New(ctx)
-	lines := make(chan string, buffer)
-	parsed := make(chan record, buffer)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/records?bad="+strconv.Itoa(bad), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
 
-	// Stage 1: read the records as they arrive. A stage closes its output
-	// only when it succeeded, so the next stage cannot mistake a failure for
-	// the end of the input.
-	g.Go(func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/records?bad="+strconv.Itoa(bad), nil)
+	lines := scan(resp.Body, &p.read)                                    // stage 1: read, in order
+	parsed := group.MapSeq2(ctx, lines, parse, group.Limit(workers))     // stage 2: parse on several workers
+	upper := group.MapSeq2(ctx, parsed, transform, group.Limit(workers)) // stage 3: transform, in order
+
+	// Write in batches; the last, short batch only once the input has ended
+	// cleanly. The first error, from any stage, ends the loop.
+	var buf []record
+	for rec, err := range upper {
 		if err != nil {
 			return err
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
+		p.transformed++
+		if buf = append(buf, rec); len(buf) == batch {
+			if err := post(ctx, client, url, buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
 		}
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
+	}
+	return post(ctx, client, url, buf)
+}
+
+// scan returns the lines of r as a sequence, counting them in *n, and then
+// the error that ended the reading, if any.
+func scan(r io.Reader, n *int) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		sc := bufio.NewScanner(r)
 		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-				p.read++
-			case <-ctx.Done():
-				return context.Cause(ctx)
+			*n++
+			if !yield(sc.Text(), nil) {
+				return
 			}
 		}
 		if err := sc.Err(); err != nil {
-			return err
-		}
-		close(lines)
-		return nil
-	})
-
-	// Stage 2: parse on several workers, in order.
-	g.Go(func(ctx context.Context) error {
-		for rec, err := range group.MapSeq(ctx, receive(ctx, lines), parse, group.Limit(workers)) {
-			if err != nil {
-				return err
-			}
-			select {
-			case parsed <- rec:
-				p.transformed++
-			case <-ctx.Done():
-				return context.Cause(ctx)
-			}
-		}
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		close(parsed)
-		return nil
-	})
-
-	// Stage 3: write in batches; the last, short batch only once the input
-	// has ended cleanly.
-	g.Go(func(ctx context.Context) error {
-		var buf []record
-		for {
-			select {
-			case rec, ok := <-parsed:
-				if !ok {
-					return post(ctx, client, url, buf)
-				}
-				if buf = append(buf, rec); len(buf) == batch {
-					if err := post(ctx, client, url, buf); err != nil {
-						return err
-					}
-					buf = buf[:0]
-				}
-			case <-ctx.Done():
-				return context.Cause(ctx)
-			}
-		}
-	})
-
-	return g.Wait()
-}
-
-// receive returns the values received from ch until it is closed or ctx is
-// done, as a sequence.
-func receive[T any](ctx context.Context, ch <-chan T) iter.Seq[T] {
-	return func(yield func(T) bool) {
-		for {
-			select {
-			case v, ok := <-ch:
-				if !ok || !yield(v) {
-					return
-				}
-			case <-ctx.Done():
-				return
-			}
+			yield("", err)
 		}
 	}
 }
 
-// parse turns "ID,value" into a record with the value upper-cased.
+// parse turns "ID,value" into a record.
 func parse(_ context.Context, line string) (record, error) {
 	id, value, ok := strings.Cut(line, ",")
 	n, err := strconv.Atoi(id)
 	if !ok || err != nil {
 		return record{}, fmt.Errorf("%w: %q", errMalformed, line)
 	}
-	time.Sleep(100 * time.Microsecond) // parsing takes a while
-	return record{ID: n, Value: strings.ToUpper(value)}, nil
+	return record{ID: n, Value: value}, nil
+}
+
+// transform upper-cases a record's value.
+func transform(_ context.Context, rec record) (record, error) {
+	time.Sleep(100 * time.Microsecond) // transforming takes a while
+	rec.Value = strings.ToUpper(rec.Value)
+	return rec, nil
 }
 
 // post writes a batch to the sink.
