@@ -314,7 +314,9 @@ func (b *Breaker) record(t token, err error) {
 }
 
 // closedSuccess counts a fast success of the Closed generation w, lock-free,
-// or drops it if the generation has ended. It is small enough to inline.
+// or drops it if the generation has ended. It is small enough to inline into
+// Do's deferred call (compare row BreakerDo/consecutive; guarded by
+// TestClosedSuccessInlines).
 func (b *Breaker) closedSuccess(w uint64) {
 	if b.word.Load() != w {
 		return // a late result of an earlier generation

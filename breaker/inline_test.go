@@ -1,0 +1,34 @@
+package breaker_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestClosedSuccessInlines guards what the Closed state's fast path relies
+// on (compare row BreakerDo/consecutive and window): closedSuccess, with
+// the count window's lock-free add, fits the inlining budget, so that Do's
+// deferred call makes no further call.
+func TestClosedSuccessInlines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the package with -gcflags=-m")
+	}
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool in PATH")
+	}
+	out, err := exec.Command(gotool, "build", "-gcflags=-m", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build -gcflags=-m: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"can inline (*Breaker).closedSuccess",
+		"inlining call to (*countWindow).success",
+		"inlining call to stripe.(*Counter).Add",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("go build -gcflags=-m does not say %q", want)
+		}
+	}
+}
