@@ -36,6 +36,11 @@ type transport struct {
 // ClassifyResponse describes. For SlowCalls, a round trip lasts until its
 // response headers arrive: reading the body happens after, outside b.
 // Transport panics if b is nil.
+//
+// Put Transport inside retry.Transport, so that b counts every try rather
+// than only each request's final outcome; retry honours the RetryAfter of
+// the *OpenError it returns, so a retry that meets an open breaker waits
+// for the next probe or gives up, instead of hammering it.
 func Transport(base http.RoundTripper, b *Breaker, opts ...TransportOption) http.RoundTripper {
 	if b == nil {
 		panic("breaker: Transport: nil *Breaker")
