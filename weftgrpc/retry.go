@@ -257,18 +257,37 @@ func giveUp(ctx context.Context, err error) error {
 // unaryCall is what one retried unary call needs to read its trailers:
 // pooled, so that a call whose first try succeeds does not allocate.
 type unaryCall struct {
-	md         metadata.MD
-	trailer    grpc.TrailerCallOption
-	trailerOpt grpc.CallOption // &trailer
-	opts       []grpc.CallOption
+	md      metadata.MD
+	trailer grpc.TrailerCallOption
+	// only is []grpc.CallOption{&trailer}, the options of a call that has
+	// none of its own; opts is reused for calls that have some.
+	only, opts []grpc.CallOption
 }
 
 var unaryCalls = sync.Pool{New: func() any {
 	c := new(unaryCall)
 	c.trailer.TrailerAddr = &c.md
-	c.trailerOpt = &c.trailer
+	c.only = []grpc.CallOption{&c.trailer}
 	return c
 }}
+
+// options returns callOpts followed by the option that reads the trailer.
+func (c *unaryCall) options(callOpts []grpc.CallOption) []grpc.CallOption {
+	if len(callOpts) == 0 {
+		return c.only
+	}
+	c.opts = append(append(c.opts[:0], callOpts...), c.only[0])
+	return c.opts
+}
+
+// release drops what the call referred to and puts c back in the pool.
+func (c *unaryCall) release() {
+	for i := range c.opts {
+		c.opts[i] = nil
+	}
+	c.opts, c.md = c.opts[:0], nil
+	unaryCalls.Put(c)
+}
 
 // UnaryClientRetry returns a client interceptor that retries unary calls as
 // p says (attempts, backoff, jitter, budget, MaxElapsed), with gRPC's rules
@@ -299,26 +318,24 @@ func UnaryClientRetry(p *retry.Policy, opts ...RetryOption) grpc.UnaryClientInte
 	c := newRetryConfig(opts)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
 		call := unaryCalls.Get().(*unaryCall)
-		call.opts = append(append(call.opts[:0], callOpts...), call.trailerOpt)
+		opts := call.options(callOpts)
 		err := p.Do(ctx, func(ctx context.Context) error {
 			call.md = nil
 			var err error
 			if c.attempt > 0 {
 				err = timeout.Do(ctx, c.attempt, func(ctx context.Context) error {
-					return invoker(ctx, method, req, reply, cc, call.opts...)
+					return invoker(ctx, method, req, reply, cc, opts...)
 				})
 				err = attemptTimeout(ctx, c.attempt, err)
 			} else {
-				err = invoker(ctx, method, req, reply, cc, call.opts...)
+				err = invoker(ctx, method, req, reply, cc, opts...)
 			}
 			if err == nil {
 				return nil
 			}
 			return c.classify(ctx, method, err, call.md)
 		})
-		clear(call.opts)
-		call.opts, call.md = call.opts[:0], nil
-		unaryCalls.Put(call)
+		call.release()
 		if err == nil {
 			return nil
 		}
