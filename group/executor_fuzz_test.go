@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"math"
+	"math/big"
 	"testing"
 )
 
@@ -17,28 +18,23 @@ func (f *fakeFuture) call(context.Context) error { return nil }
 
 // modelTask is a task in the reference model of execQueue.
 type modelTask struct {
-	id, prio   int
-	seq, stamp uint64
-	fut        *fakeFuture // nil: cannot be cancelled
+	id, prio int
+	seq      uint64
+	fut      *fakeFuture // nil: cannot be cancelled
 }
 
 // queueModel is the obvious, slow execQueue: a list scanned on every pop.
 type queueModel struct {
-	tasks     []modelTask
-	pops, seq uint64
-	aging     uint64
-	nextID    int
+	tasks  []modelTask
+	seq    uint64
+	aging  uint64
+	nextID int
 }
 
-func (m *queueModel) effective(t modelTask) int {
-	boost := (m.pops - t.stamp) / m.aging
-	if boost > math.MaxInt/2 {
-		boost = math.MaxInt / 2
-	}
-	if t.prio > math.MaxInt-int(boost) {
-		return math.MaxInt
-	}
-	return t.prio + int(boost)
+// key is the order of t: tasks leave in decreasing prio×aging − seq.
+func (m *queueModel) key(t modelTask) *big.Int {
+	k := new(big.Int).Mul(big.NewInt(int64(t.prio)), new(big.Int).SetUint64(m.aging))
+	return k.Sub(k, new(big.Int).SetUint64(t.seq))
 }
 
 func (m *queueModel) pop() (int, bool) {
@@ -49,7 +45,7 @@ func (m *queueModel) pop() (int, bool) {
 			continue
 		}
 		b := m.tasks[best]
-		if e, eb := m.effective(t), m.effective(b); e > eb || (e == eb && t.seq < b.seq) {
+		if c := m.key(t).Cmp(m.key(b)); c > 0 || (c == 0 && t.seq < b.seq) {
 			best = i
 		}
 	}
@@ -58,7 +54,6 @@ func (m *queueModel) pop() (int, bool) {
 	}
 	id := m.tasks[best].id
 	m.tasks = append(m.tasks[:best], m.tasks[best+1:]...)
-	m.pops++
 	return id, true
 }
 
@@ -110,7 +105,7 @@ func FuzzExecutorQueue(f *testing.F) {
 				}
 				id := m.nextID
 				m.nextID++
-				mt := modelTask{id: id, prio: prio, seq: m.seq, stamp: m.pops}
+				mt := modelTask{id: id, prio: prio, seq: m.seq}
 				m.seq++
 				task := execTask{prio: prio}
 				if op%4 == 2 {

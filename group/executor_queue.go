@@ -1,17 +1,18 @@
 package group
 
-import "math"
+import "math/bits"
 
 // execQueue is the Executor's queue of accepted tasks waiting for a worker:
-// one FIFO ring per priority, popped highest effective priority first.
+// one FIFO ring per priority.
 //
-// Aging: a task's effective priority is its priority plus one for every
-// aging tasks popped from the queue since it was pushed, so a task waits
-// behind a steady stream of higher priority work for at most about
-// aging × (difference in priority) pops. Ties go to the task pushed first.
-// Because the oldest task of a ring has the highest effective priority of its
-// ring, comparing the heads of the rings is enough, and tasks of one
-// priority leave in the order they came.
+// Order: tasks leave in decreasing order of prio×aging − seq, where seq
+// numbers the pushes, and the older first on a tie. So a task is overtaken
+// only by tasks of higher priority pushed fewer than aging × (difference in
+// priority) pushes after it: a steady stream of higher priority work delays
+// it for a bounded number of tasks and cannot starve it. Tasks of one
+// priority leave in the order they came, so comparing the heads of the rings
+// is enough. The order of two tasks never changes while they wait, so
+// nothing is recomputed as time passes.
 //
 // A future cancelled while queued is removed at once from the counts and
 // left in its ring as a tombstone, skipped when it reaches the head; a ring
@@ -24,9 +25,8 @@ type execQueue struct {
 	levels []*execLevel // highest priority first; some may be empty
 	free   []*execLevel // empty rings kept for reuse
 	n      int          // live tasks in all rings
-	pops   uint64       // tasks popped so far: the clock of aging
 	seq    uint64       // tasks pushed so far: the order of arrival
-	aging  uint64       // pops per level of priority gained while queued
+	aging  uint64       // pushes a level of priority is worth
 }
 
 // execLevel is the ring of the queued tasks of one priority.
@@ -47,7 +47,7 @@ func (q *execQueue) len() int { return q.n }
 // clocks.
 func (q *execQueue) push(t execTask) {
 	l := q.level(t.prio)
-	t.seq, t.stamp = q.seq, q.pops
+	t.seq = q.seq
 	q.seq++
 	if l.n == len(l.buf) {
 		l.grow()
@@ -111,8 +111,7 @@ func (q *execQueue) pop() (execTask, bool) {
 	if len(q.levels) == 1 {
 		best = q.levels[0]
 	} else {
-		var bestEff int
-		var bestSeq uint64
+		var head *execTask
 		for _, l := range q.levels {
 			if l.n == 0 {
 				continue
@@ -121,9 +120,8 @@ func (q *execQueue) pop() (execTask, bool) {
 			if h == nil {
 				continue
 			}
-			eff := q.effective(h)
-			if best == nil || eff > bestEff || (eff == bestEff && h.seq < bestSeq) {
-				best, bestEff, bestSeq = l, eff, h.seq
+			if best == nil || q.before(h, head) {
+				best, head = l, h
 			}
 		}
 	}
@@ -134,21 +132,27 @@ func (q *execQueue) pop() (execTask, bool) {
 	l.head = (l.head + 1) & (len(l.buf) - 1)
 	l.n--
 	q.n--
-	q.pops++
 	return t, true
 }
 
-// effective returns t's priority raised by its age, saturating at MaxInt.
-func (q *execQueue) effective(t *execTask) int {
-	age := (q.pops - t.stamp) / max(q.aging, 1)
-	if age > math.MaxInt/2 {
-		age = math.MaxInt / 2
+// before reports whether a leaves the queue before b: prio×aging − seq is
+// larger, or equal and a is older. It computes in 128 bits, so that no
+// priority overflows.
+func (q *execQueue) before(a, b *execTask) bool {
+	if a.prio == b.prio {
+		return a.seq < b.seq
 	}
-	boost := int(age)
-	if t.prio > math.MaxInt-boost {
-		return math.MaxInt
+	if a.prio < b.prio {
+		return !q.before(b, a)
 	}
-	return t.prio + boost
+	// a.prio > b.prio: a is first unless it came at least
+	// (a.prio-b.prio)×aging pushes after b (at exactly that, a tie: the
+	// older, b, is first).
+	if a.seq < b.seq {
+		return true
+	}
+	hi, lo := bits.Mul64(uint64(a.prio)-uint64(b.prio), max(q.aging, 1))
+	return hi > 0 || lo > a.seq-b.seq
 }
 
 // front drops the tombstones at the head of l and returns its oldest live
