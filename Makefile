@@ -9,9 +9,9 @@ COUNT      ?= 1
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 COMPARE     = internal/compare
 
-.PHONY: test test-otel fmt-check vet test-root test-compare bench compare fuzz lint cover examples test-redis compare-redis
+.PHONY: test test-otel test-grpc fmt-check vet test-root test-compare bench compare fuzz lint cover examples test-redis compare-redis
 
-test: fmt-check vet test-root test-compare test-redis test-otel
+test: fmt-check vet test-root test-compare test-redis test-otel test-grpc
 
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -52,6 +52,13 @@ OTEL = weftotel
 test-otel:
 	cd $(OTEL) && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
+# The nested module weftgrpc (gRPC interceptors), against real gRPC servers
+# its tests start on 127.0.0.1.
+GRPC = weftgrpc
+
+test-grpc:
+	cd $(GRPC) && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
@@ -66,6 +73,7 @@ lint:
 	cd $(COMPARE) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd $(REDIS) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd $(OTEL) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd $(GRPC) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
 cover:
 	$(GO) test -count=1 -coverprofile=cover.out ./...
