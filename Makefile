@@ -34,9 +34,9 @@ bench:
 compare:
 	cd $(COMPARE) && $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . | tee bench.txt | $(GO) run ./cmd/table
 
-# The nested module limiter/redis, against a throwaway redis-server that
+# The nested module limiter/redisrate, against a throwaway redis-server that
 # testdata/with-redis.sh starts (installing it when root) and stops.
-REDIS = limiter/redis
+REDIS = limiter/redisrate
 
 test-redis:
 	cd $(REDIS) && ./testdata/with-redis.sh $(GO) test -race -count=1 ./...

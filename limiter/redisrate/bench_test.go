@@ -1,4 +1,4 @@
-package redis_test
+package redisrate_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/weftgo/weft/limiter/redis"
+	"github.com/weftgo/weft/limiter/redisrate"
 )
 
 // The benchmarks compare weft with go-redis/redis_rate (impl "redisrate") on
@@ -83,7 +83,7 @@ func BenchmarkRedisAllow(b *testing.B) {
 		parallel bool
 	}{{"seq", false}, {"parallel", true}} {
 		b.Run(mode.name+"/weft", func(b *testing.B) {
-			r := redis.NewRate(benchClient(b), newKey(b), openRate, openBurst)
+			r := redisrate.NewRate(benchClient(b), newKey(b), openRate, openBurst)
 			benchAllow(b, mode.parallel, admit, func(int) (bool, error) { return r.Allow(ctx) })
 		})
 		b.Run(mode.name+"/redisrate", func(b *testing.B) {
@@ -101,7 +101,7 @@ func BenchmarkRedisAllow(b *testing.B) {
 func BenchmarkRedisAllowRefused(b *testing.B) {
 	ctx := context.Background()
 	b.Run("weft", func(b *testing.B) {
-		r := redis.NewRate(benchClient(b), newKey(b), 0.01, closedBurst)
+		r := redisrate.NewRate(benchClient(b), newKey(b), 0.01, closedBurst)
 		_, _ = r.Allow(ctx)
 		benchAllow(b, false, refuse, func(int) (bool, error) { return r.Allow(ctx) })
 	})
@@ -125,7 +125,7 @@ func BenchmarkRedisKeyed(b *testing.B) {
 		keys[i] = "user" + strconv.Itoa(i)
 	}
 	b.Run("weft", func(b *testing.B) {
-		k := redis.NewKeyed(benchClient(b), newKey(b)+":", openRate, openBurst)
+		k := redisrate.NewKeyed(benchClient(b), newKey(b)+":", openRate, openBurst)
 		benchAllow(b, true, admit, func(i int) (bool, error) { return k.Allow(ctx, keys[i%len(keys)]) })
 	})
 	b.Run("redisrate", func(b *testing.B) {
@@ -144,7 +144,7 @@ func BenchmarkRedisKeyed(b *testing.B) {
 func BenchmarkRedisAllowLease100(b *testing.B) {
 	ctx := context.Background()
 	b.Run("weft", func(b *testing.B) {
-		r := redis.NewRate(benchClient(b), newKey(b), openRate, openBurst, redis.Lease(100))
+		r := redisrate.NewRate(benchClient(b), newKey(b), openRate, openBurst, redisrate.Lease(100))
 		benchAllow(b, true, either, func(int) (bool, error) { return r.Allow(ctx) })
 	})
 	b.Run("redisrate", func(b *testing.B) {
@@ -164,7 +164,7 @@ func TestRedisAllowAgree(t *testing.T) {
 	c := newClient(t, redisURL)
 	ctx := context.Background()
 	key := newKey(t)
-	r := redis.NewRate(c, key, 0.01, 5)
+	r := redisrate.NewRate(c, key, 0.01, 5)
 	l := redis_rate.NewLimiter(c)
 	limit := redis_rate.Limit{Rate: 1, Period: 100 * time.Second, Burst: 5}
 	for i := range 6 {
@@ -178,7 +178,7 @@ func TestRedisAllowAgree(t *testing.T) {
 
 	var rt roundTrips
 	c.AddHook(&rt)
-	leased := redis.NewRate(c, key+"lease", openRate, openBurst, redis.Lease(100))
+	leased := redisrate.NewRate(c, key+"lease", openRate, openBurst, redisrate.Lease(100))
 	for range 2000 {
 		ok, err := leased.Allow(ctx)
 		require.NoError(t, err)

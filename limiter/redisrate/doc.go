@@ -1,14 +1,13 @@
-// Package redis provides rate limiters whose state lives in Redis, so that
-// every replica of a service shares one limit: the semantics of
+// Package redisrate provides rate limiters whose state lives in Redis, so
+// that every replica of a service shares one limit: the semantics of
 // [github.com/weftgo/weft/limiter.Rate], enforced across processes.
 //
-// It is a separate module (github.com/weftgo/weft/limiter/redis) so that the
-// root module does not depend on a Redis client. Its package name clashes
-// with go-redis's, so import one of them under another name:
+// It is a separate module (github.com/weftgo/weft/limiter/redisrate) so that
+// the root module does not depend on a Redis client. It works with go-redis:
 //
 //	import (
-//		goredis "github.com/redis/go-redis/v9"
-//		"github.com/weftgo/weft/limiter/redis"
+//		"github.com/redis/go-redis/v9"
+//		"github.com/weftgo/weft/limiter/redisrate"
 //	)
 //
 // # Admission
@@ -62,4 +61,4 @@
 // replicas at most burst + t/T + R·(n−1) events are admitted in any window of
 // length t; conversely, tokens leased by a replica that then goes quiet are
 // unavailable to the others until they are earned again.
-package redis
+package redisrate

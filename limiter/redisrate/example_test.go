@@ -1,4 +1,4 @@
-package redis_test
+package redisrate_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/weftgo/weft/limiter/redis"
+	"github.com/weftgo/weft/limiter/redisrate"
 )
 
 // exampleClient connects to the Redis at redisURL (yours would be, say,
@@ -30,7 +30,7 @@ func ExampleRate() {
 	defer client.Close()
 	client.Del(ctx, "example:reports") // start with a full bucket
 
-	r := redis.NewRate(client, "example:reports", 1.0/60, 3)
+	r := redisrate.NewRate(client, "example:reports", 1.0/60, 3)
 	for range 4 {
 		ok, err := r.Allow(ctx)
 		fmt.Println(ok, err)
@@ -49,7 +49,7 @@ func ExampleKeyed() {
 	defer client.Close()
 	client.Del(ctx, "example:user:alice", "example:user:bob")
 
-	perUser := redis.NewKeyed(client, "example:user:", 1.0/60, 2)
+	perUser := redisrate.NewKeyed(client, "example:user:", 1.0/60, 2)
 	for _, user := range []string{"alice", "alice", "alice", "bob"} {
 		ok, err := perUser.Allow(ctx, user)
 		fmt.Println(user, ok, err)
@@ -71,7 +71,7 @@ func ExampleLease() {
 
 	// The 100 tokens of the burst come in 5 round trips of 20; once they
 	// are spent, each call asks Redis again.
-	r := redis.NewRate(client, "example:leased", 1.0/60, 100, redis.Lease(20))
+	r := redisrate.NewRate(client, "example:leased", 1.0/60, 100, redisrate.Lease(20))
 	admitted := 0
 	for range 150 {
 		if ok, _ := r.Allow(ctx); ok {
@@ -90,8 +90,8 @@ func ExampleFailOpen() {
 	})
 	defer client.Close()
 
-	r := redis.NewRate(client, "example:open", 100, 10, redis.FailOpen(),
-		redis.OnError(func(err error) { fmt.Println("reported:", errors.Is(err, redis.ErrUnavailable)) }))
+	r := redisrate.NewRate(client, "example:open", 100, 10, redisrate.FailOpen(),
+		redisrate.OnError(func(err error) { fmt.Println("reported:", errors.Is(err, redisrate.ErrUnavailable)) }))
 	ok, err := r.Allow(context.Background())
 	fmt.Println(ok, err)
 	// Output:

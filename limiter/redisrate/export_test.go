@@ -1,4 +1,4 @@
-package redis
+package redisrate
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package redis_test
+package redisrate_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/weftgo/weft/limiter/redis"
+	"github.com/weftgo/weft/limiter/redisrate"
 )
 
 // TestFailurePolicy kills Redis under a limiter and brings it back: fail
@@ -21,12 +21,12 @@ import (
 func TestFailurePolicy(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		opt  redis.Option
+		opt  redisrate.Option
 		open bool
 	}{
 		{"default", nil, false},
-		{"FailClosed", redis.FailClosed(), false},
-		{"FailOpen", redis.FailOpen(), true},
+		{"FailClosed", redisrate.FailClosed(), false},
+		{"FailOpen", redisrate.FailOpen(), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := ownServer(t)
@@ -34,15 +34,15 @@ func TestFailurePolicy(t *testing.T) {
 			ctx := context.Background()
 			var reported atomic.Int64
 			var last atomic.Value
-			opts := []redis.Option{redis.Timeout(200 * time.Millisecond), redis.OnError(func(err error) {
+			opts := []redisrate.Option{redisrate.Timeout(200 * time.Millisecond), redisrate.OnError(func(err error) {
 				reported.Add(1)
 				last.Store(err)
 			})}
 			if tc.opt != nil {
 				opts = append(opts, tc.opt)
 			}
-			r := redis.NewRate(c, "k", 1000, 10, opts...)
-			k := redis.NewKeyed(c, "p:", 1000, 10, opts...)
+			r := redisrate.NewRate(c, "k", 1000, 10, opts...)
+			k := redisrate.NewKeyed(c, "p:", 1000, 10, opts...)
 
 			ok, err := r.Allow(ctx)
 			require.NoError(t, err)
@@ -60,12 +60,12 @@ func TestFailurePolicy(t *testing.T) {
 				assert.NoError(t, werr)
 			} else {
 				for _, e := range []error{err, kerr, werr} {
-					assert.ErrorIs(t, e, redis.ErrUnavailable)
-					assert.NotEqual(t, redis.ErrUnavailable, e, "the cause is wrapped too")
+					assert.ErrorIs(t, e, redisrate.ErrUnavailable)
+					assert.NotEqual(t, redisrate.ErrUnavailable, e, "the cause is wrapped too")
 				}
 			}
 			assert.Equal(t, int64(3), reported.Load())
-			assert.ErrorIs(t, last.Load().(error), redis.ErrUnavailable)
+			assert.ErrorIs(t, last.Load().(error), redisrate.ErrUnavailable)
 
 			restarted, err := startServer(s.dir)
 			require.NoError(t, err)
@@ -85,11 +85,11 @@ func TestSlowRedis(t *testing.T) {
 	c := newClient(t, s.url)
 	ctx := context.Background()
 	var reported atomic.Int64
-	onError := redis.OnError(func(error) { reported.Add(1) })
-	closed := redis.NewRate(c, "closed", 1000, 10, redis.Timeout(50*time.Millisecond), onError)
-	open := redis.NewRate(c, "open", 1000, 10, redis.Timeout(50*time.Millisecond), onError, redis.FailOpen())
-	patient := redis.NewRate(c, "patient", 1000, 10, redis.Timeout(time.Minute), onError)
-	for _, r := range []*redis.Rate{closed, open} { // connect while Redis answers
+	onError := redisrate.OnError(func(error) { reported.Add(1) })
+	closed := redisrate.NewRate(c, "closed", 1000, 10, redisrate.Timeout(50*time.Millisecond), onError)
+	open := redisrate.NewRate(c, "open", 1000, 10, redisrate.Timeout(50*time.Millisecond), onError, redisrate.FailOpen())
+	patient := redisrate.NewRate(c, "patient", 1000, 10, redisrate.Timeout(time.Minute), onError)
+	for _, r := range []*redisrate.Rate{closed, open} { // connect while Redis answers
 		_, err := r.Allow(ctx)
 		require.NoError(t, err)
 	}
@@ -99,7 +99,7 @@ func TestSlowRedis(t *testing.T) {
 	start := time.Now()
 	ok, err := closed.Allow(ctx)
 	assert.False(t, ok)
-	assert.ErrorIs(t, err, redis.ErrUnavailable)
+	assert.ErrorIs(t, err, redisrate.ErrUnavailable)
 	ok, err = open.Allow(ctx)
 	assert.True(t, ok)
 	assert.NoError(t, err)
@@ -121,7 +121,7 @@ func TestNoScript(t *testing.T) {
 	var rt roundTrips
 	c.AddHook(&rt)
 	ctx := context.Background()
-	r := redis.NewRate(c, newKey(t), 1000, 10)
+	r := redisrate.NewRate(c, newKey(t), 1000, 10)
 	for range 3 {
 		require.NoError(t, c.ScriptFlush(ctx).Err())
 		for _, want := range []int64{2, 1} { // EVALSHA and EVAL, then EVALSHA
@@ -144,13 +144,13 @@ func TestLease(t *testing.T) {
 	nowUs := time.Now().UnixMicro()
 	now := func() int64 { return nowUs }
 	key := newKey(t)
-	newRate := func() *redis.Rate {
-		r := redis.NewRate(c, key, 10, 20, redis.Lease(10))
+	newRate := func() *redisrate.Rate {
+		r := redisrate.NewRate(c, key, 10, 20, redisrate.Lease(10))
 		r.SetNow(now)
 		return r
 	}
 	a, b, other := newRate(), newRate(), newRate()
-	allow := func(r *redis.Rate, n int) bool {
+	allow := func(r *redisrate.Rate, n int) bool {
 		t.Helper()
 		ok, err := r.AllowN(ctx, n)
 		require.NoError(t, err)
@@ -177,7 +177,7 @@ func TestLease(t *testing.T) {
 	require.True(t, allow(b, 1))
 
 	// Sequential calls on a fast rate: one round trip per 100 events.
-	fast := redis.NewRate(c, key+"fast", 1e6, 1000, redis.Lease(100))
+	fast := redisrate.NewRate(c, key+"fast", 1e6, 1000, redisrate.Lease(100))
 	require.True(t, allow(fast, 1))
 	rt.n.Store(0)
 	for range 999 {
@@ -195,9 +195,9 @@ func TestRefusalCache(t *testing.T) {
 	ctx := context.Background()
 	// Connect and load the script before counting.
 	key := newKey(t)
-	_, err := redis.NewRate(c, key+"warm", 100, 2).Allow(ctx)
+	_, err := redisrate.NewRate(c, key+"warm", 100, 2).Allow(ctx)
 	require.NoError(t, err)
-	r := redis.NewRate(c, key, 100, 2) // 10ms per event
+	r := redisrate.NewRate(c, key, 100, 2) // 10ms per event
 	nowUs := time.Now().UnixMicro()
 	r.SetNow(func() int64 { return nowUs })
 	for _, step := range []struct {
@@ -231,18 +231,18 @@ func TestPanics(t *testing.T) {
 		name, want string
 		f          func()
 	}{
-		{"nil client", "client must not be nil", func() { redis.NewRate(nil, "k", 1, 1) }},
-		{"empty key", `NewRate("", 1, 1): key must not be empty`, func() { redis.NewRate(c, "", 1, 1) }},
-		{"zero rate", "NewRate(\"k\", 0, 1): perSecond must be positive", func() { redis.NewRate(c, "k", 0, 1) }},
-		{"NaN rate", "perSecond must be positive", func() { redis.NewKeyed(c, "k", math.NaN(), 1) }},
-		{"zero burst", "NewKeyed(\"p\", 1, 0): burst must be at least 1", func() { redis.NewKeyed(c, "p", 1, 0) }},
-		{"too slow", "must not exceed 13 days", func() { redis.NewRate(c, "k", 1e-7, 1) }},
-		{"lease above burst", "Lease(11) must not exceed the burst", func() { redis.NewRate(c, "k", 1, 10, redis.Lease(11)) }},
-		{"keyed lease", "Lease(2) is not supported", func() { redis.NewKeyed(c, "p", 1, 10, redis.Lease(2)) }},
-		{"lease 0", "Lease(0): n must be at least 1", func() { redis.Lease(0) }},
-		{"negative timeout", "Timeout(-1s): d must not be negative", func() { redis.Timeout(-time.Second) }},
-		{"nil hook", "OnError(nil)", func() { redis.OnError(nil) }},
-		{"no context timeouts", "Timeout(250ms) needs a client with ContextTimeoutEnabled", func() { redis.NewRate(noCtx, "k", 1, 1) }},
+		{"nil client", "client must not be nil", func() { redisrate.NewRate(nil, "k", 1, 1) }},
+		{"empty key", `NewRate("", 1, 1): key must not be empty`, func() { redisrate.NewRate(c, "", 1, 1) }},
+		{"zero rate", "NewRate(\"k\", 0, 1): perSecond must be positive", func() { redisrate.NewRate(c, "k", 0, 1) }},
+		{"NaN rate", "perSecond must be positive", func() { redisrate.NewKeyed(c, "k", math.NaN(), 1) }},
+		{"zero burst", "NewKeyed(\"p\", 1, 0): burst must be at least 1", func() { redisrate.NewKeyed(c, "p", 1, 0) }},
+		{"too slow", "must not exceed 13 days", func() { redisrate.NewRate(c, "k", 1e-7, 1) }},
+		{"lease above burst", "Lease(11) must not exceed the burst", func() { redisrate.NewRate(c, "k", 1, 10, redisrate.Lease(11)) }},
+		{"keyed lease", "Lease(2) is not supported", func() { redisrate.NewKeyed(c, "p", 1, 10, redisrate.Lease(2)) }},
+		{"lease 0", "Lease(0): n must be at least 1", func() { redisrate.Lease(0) }},
+		{"negative timeout", "Timeout(-1s): d must not be negative", func() { redisrate.Timeout(-time.Second) }},
+		{"nil hook", "OnError(nil)", func() { redisrate.OnError(nil) }},
+		{"no context timeouts", "Timeout(250ms) needs a client with ContextTimeoutEnabled", func() { redisrate.NewRate(noCtx, "k", 1, 1) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
@@ -253,5 +253,5 @@ func TestPanics(t *testing.T) {
 			tc.f()
 		})
 	}
-	assert.NotPanics(t, func() { redis.NewRate(noCtx, "k", 1, 1, redis.Timeout(0)) })
+	assert.NotPanics(t, func() { redisrate.NewRate(noCtx, "k", 1, 1, redisrate.Timeout(0)) })
 }

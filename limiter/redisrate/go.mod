@@ -1,4 +1,4 @@
-module github.com/weftgo/weft/limiter/redis
+module github.com/weftgo/weft/limiter/redisrate
 
 go 1.26.0
 

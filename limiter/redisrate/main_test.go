@@ -1,4 +1,4 @@
-package redis_test
+package redisrate_test
 
 import (
 	"bufio"

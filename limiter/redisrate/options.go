@@ -1,4 +1,4 @@
-package redis
+package redisrate
 
 import (
 	"fmt"
@@ -36,7 +36,7 @@ func FailClosed() Option { return func(c *config) { c.failOpen = false } }
 // quick. OnError panics if fn is nil.
 func OnError(fn func(err error)) Option {
 	if fn == nil {
-		panic("redis: OnError(nil): fn must not be nil")
+		panic("redisrate: OnError(nil): fn must not be nil")
 	}
 	return func(c *config) { c.onError = append(c.onError, fn) }
 }
@@ -49,7 +49,7 @@ func OnError(fn func(err error)) Option {
 // without it is given a non-zero timeout. Timeout panics if d is negative.
 func Timeout(d time.Duration) Option {
 	if d < 0 {
-		panic(fmt.Sprintf("redis: Timeout(%v): d must not be negative", d))
+		panic(fmt.Sprintf("redisrate: Timeout(%v): d must not be negative", d))
 	}
 	return func(c *config) { c.timeout = d }
 }
@@ -61,7 +61,7 @@ func Timeout(d time.Duration) Option {
 // does not support it.
 func Lease(n int) Option {
 	if n < 1 {
-		panic(fmt.Sprintf("redis: Lease(%d): n must be at least 1", n))
+		panic(fmt.Sprintf("redisrate: Lease(%d): n must be at least 1", n))
 	}
 	return func(c *config) { c.lease = n }
 }

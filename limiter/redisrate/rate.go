@@ -1,4 +1,4 @@
-package redis
+package redisrate
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // ErrUnavailable reports that Redis could not decide: it was unreachable,
 // answered with an error, or did not answer within the Timeout. Errors that
 // match it also wrap the cause. Match it with errors.Is.
-var ErrUnavailable = errors.New("redis: limiter unavailable")
+var ErrUnavailable = errors.New("redisrate: limiter unavailable")
 
 // ErrRateExceeded reports that WaitN was asked for more events than the
 // burst, or for a wait that would end after the context's deadline. It is
@@ -99,27 +99,27 @@ type limit struct {
 // names the constructor and its arguments for panic messages.
 func newLimit(call string, client goredis.Scripter, perSecond float64, burst int, opts []Option) *limit {
 	if client == nil {
-		panic(fmt.Sprintf("redis: %s: client must not be nil", call))
+		panic(fmt.Sprintf("redisrate: %s: client must not be nil", call))
 	}
 	if !(perSecond > 0) {
-		panic(fmt.Sprintf("redis: %s: perSecond must be positive or Inf", call))
+		panic(fmt.Sprintf("redisrate: %s: perSecond must be positive or Inf", call))
 	}
 	if burst < 1 {
-		panic(fmt.Sprintf("redis: %s: burst must be at least 1", call))
+		panic(fmt.Sprintf("redisrate: %s: burst must be at least 1", call))
 	}
 	l := &limit{client: client, burst: burst, config: config{timeout: defaultTimeout, lease: 1}, epoch: time.Now()}
 	for _, o := range opts {
 		o(&l.config)
 	}
 	if l.timeout > 0 && !honoursContext(client) {
-		panic(fmt.Sprintf("redis: %s: Timeout(%v) needs a client with ContextTimeoutEnabled: true in its options (or pass Timeout(0))", call, l.timeout))
+		panic(fmt.Sprintf("redisrate: %s: Timeout(%v) needs a client with ContextTimeoutEnabled: true in its options (or pass Timeout(0))", call, l.timeout))
 	}
 	if perSecond >= Inf {
 		return l
 	}
 	t := max(1, math.Round(float64(time.Second)/perSecond))
 	if t*float64(burst) > maxNs {
-		panic(fmt.Sprintf("redis: %s: burst/perSecond must not exceed 13 days", call))
+		panic(fmt.Sprintf("redisrate: %s: burst/perSecond must not exceed 13 days", call))
 	}
 	l.interval = int64(t)
 	l.tolerance = l.interval * int64(burst)
@@ -198,7 +198,7 @@ func (l *limit) take(ctx context.Context, keys []string, need, want int, maxWait
 func (l *limit) allowArgs(n int) (done, ok bool, err error) {
 	switch {
 	case n < 0:
-		return true, false, fmt.Errorf("redis: AllowN(%d): n must not be negative", n)
+		return true, false, fmt.Errorf("redisrate: AllowN(%d): n must not be negative", n)
 	case n == 0 || l.interval == 0:
 		return true, true, nil
 	case n > l.burst:
@@ -215,7 +215,7 @@ func (l *limit) waitArgs(ctx context.Context, n int) (maxWait int64, done bool, 
 	case ctx.Err() != nil:
 		return 0, true, context.Cause(ctx)
 	case n < 0:
-		return 0, true, fmt.Errorf("redis: WaitN(%d): n must not be negative", n)
+		return 0, true, fmt.Errorf("redisrate: WaitN(%d): n must not be negative", n)
 	case n == 0 || l.interval == 0:
 		return 0, true, nil
 	case n > l.burst:
@@ -270,11 +270,11 @@ type Rate struct {
 func NewRate(client goredis.Scripter, key string, perSecond float64, burst int, opts ...Option) *Rate {
 	call := fmt.Sprintf("NewRate(%q, %v, %d)", key, perSecond, burst)
 	if key == "" {
-		panic(fmt.Sprintf("redis: %s: key must not be empty", call))
+		panic(fmt.Sprintf("redisrate: %s: key must not be empty", call))
 	}
 	l := newLimit(call, client, perSecond, burst, opts)
 	if l.lease > burst {
-		panic(fmt.Sprintf("redis: %s: Lease(%d) must not exceed the burst", call, l.lease))
+		panic(fmt.Sprintf("redisrate: %s: Lease(%d) must not exceed the burst", call, l.lease))
 	}
 	r := &Rate{l: l, keys: []string{key}}
 	if l.lease > 1 {
@@ -390,7 +390,7 @@ func NewKeyed(client goredis.Scripter, prefix string, perSecond float64, burst i
 	call := fmt.Sprintf("NewKeyed(%q, %v, %d)", prefix, perSecond, burst)
 	l := newLimit(call, client, perSecond, burst, opts)
 	if l.lease > 1 {
-		panic(fmt.Sprintf("redis: %s: Lease(%d) is not supported by Keyed", call, l.lease))
+		panic(fmt.Sprintf("redisrate: %s: Lease(%d) is not supported by Keyed", call, l.lease))
 	}
 	return &Keyed{l: l, prefix: prefix}
 }

@@ -1,4 +1,4 @@
-package redis_test
+package redisrate_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/weftgo/weft/limiter"
-	"github.com/weftgo/weft/limiter/redis"
+	"github.com/weftgo/weft/limiter/redisrate"
 )
 
 // TestMatchesLimiterRate drives limiter.Rate (in a synctest bubble) and Rate
@@ -43,7 +43,7 @@ func TestMatchesLimiterRate(t *testing.T) {
 		{1000, 1}, {100, 5}, {3, 4}, {7, 10}, {0.5, 2}, {1e6, 50}, {3e9, 3},
 	} {
 		t.Run(strconv.FormatFloat(tc.perSecond, 'g', -1, 64)+"/"+strconv.Itoa(tc.burst), func(t *testing.T) {
-			r := redis.NewRate(c, newKey(t), tc.perSecond, tc.burst, redis.Timeout(10*time.Second))
+			r := redisrate.NewRate(c, newKey(t), tc.perSecond, tc.burst, redisrate.Timeout(10*time.Second))
 			interval := int64(r.Interval())
 			rng := rand.New(rand.NewPCG(uint64(tc.burst), uint64(tc.perSecond)))
 			steps := make([]step, 300)
@@ -115,7 +115,7 @@ func TestAllow(t *testing.T) {
 	c := newClient(t, redisURL)
 	ctx := context.Background()
 	key := newKey(t)
-	r := redis.NewRate(c, key, 0.01, 3)
+	r := redisrate.NewRate(c, key, 0.01, 3)
 	for i := range 3 {
 		ok, err := r.Allow(ctx)
 		require.NoError(t, err)
@@ -132,7 +132,7 @@ func TestAllow(t *testing.T) {
 		assert.Equal(t, tc.ok, ok, "AllowN(%d)", tc.n)
 		assert.Equal(t, tc.wantErr, err != nil, "AllowN(%d): %v", tc.n, err)
 	}
-	ok, err := redis.NewRate(c, key+"inf", redis.Inf, 1).AllowN(ctx, 1000)
+	ok, err := redisrate.NewRate(c, key+"inf", redisrate.Inf, 1).AllowN(ctx, 1000)
 	assert.True(t, ok)
 	assert.NoError(t, err)
 }
@@ -144,7 +144,7 @@ func TestKeyExpiry(t *testing.T) {
 	c := newClient(t, redisURL)
 	ctx := context.Background()
 	key := newKey(t)
-	r := redis.NewRate(c, key, 0.1, 3) // 10s per event
+	r := redisrate.NewRate(c, key, 0.1, 3) // 10s per event
 
 	before := time.Now()
 	ok, err := r.AllowN(ctx, 2)
@@ -176,7 +176,7 @@ func TestWait(t *testing.T) {
 	defer cancel()
 
 	key := newKey(t)
-	r := redis.NewRate(c, key, 1000, 1) // one event per ms
+	r := redisrate.NewRate(c, key, 1000, 1) // one event per ms
 	start := time.Now()
 	for range 5 {
 		require.NoError(t, r.Wait(ctx))
@@ -185,11 +185,11 @@ func TestWait(t *testing.T) {
 	// starts after the server's decision, so it can only be longer).
 	assert.GreaterOrEqual(t, time.Since(start), 3*time.Millisecond)
 
-	slow := redis.NewRate(c, key+"slow", 0.01, 2) // one event per 100s
+	slow := redisrate.NewRate(c, key+"slow", 0.01, 2) // one event per 100s
 	require.NoError(t, slow.WaitN(ctx, 2))
 	err := slow.Wait(ctx)
-	assert.ErrorIs(t, err, redis.ErrRateExceeded, "the wait would end past the deadline")
-	assert.ErrorIs(t, slow.WaitN(ctx, 3), redis.ErrRateExceeded, "n > burst")
+	assert.ErrorIs(t, err, redisrate.ErrRateExceeded, "the wait would end past the deadline")
+	assert.ErrorIs(t, slow.WaitN(ctx, 3), redisrate.ErrRateExceeded, "n > burst")
 	assert.Error(t, slow.WaitN(ctx, -1))
 	assert.NoError(t, slow.WaitN(ctx, 0))
 
@@ -199,7 +199,7 @@ func TestWait(t *testing.T) {
 	assert.ErrorIs(t, slow.Wait(cctx), cause)
 
 	// Cancelling a wait in progress (of 100s) returns the cause at once.
-	queued := redis.NewRate(c, key+"queued", 0.01, 1)
+	queued := redisrate.NewRate(c, key+"queued", 0.01, 1)
 	require.NoError(t, queued.Wait(ctx))
 	longer, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
@@ -218,7 +218,7 @@ func TestKeyed(t *testing.T) {
 	c := newClient(t, redisURL)
 	ctx := context.Background()
 	prefix := newKey(t) + ":"
-	k := redis.NewKeyed(c, prefix, 0.01, 2)
+	k := redisrate.NewKeyed(c, prefix, 0.01, 2)
 	for _, key := range []string{"alice", "bob"} {
 		ok, err := k.AllowN(ctx, key, 2)
 		require.NoError(t, err)
@@ -230,7 +230,7 @@ func TestKeyed(t *testing.T) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	assert.ErrorIs(t, k.Wait(dctx, "alice"), redis.ErrRateExceeded, "the next event is 100s away")
+	assert.ErrorIs(t, k.Wait(dctx, "alice"), redisrate.ErrRateExceeded, "the next event is 100s away")
 	assert.Equal(t, int64(0), c.Exists(ctx, prefix+"carol").Val(), "a key no one used")
 }
 
@@ -254,7 +254,7 @@ func TestReplicas(t *testing.T) {
 			key := newKey(t)
 			start := time.Now()
 			for range replicas {
-				r := redis.NewRate(c, key, perSecond, burst, redis.Lease(lease), redis.Timeout(10*time.Second))
+				r := redisrate.NewRate(c, key, perSecond, burst, redisrate.Lease(lease), redisrate.Timeout(10*time.Second))
 				for range workers {
 					wg.Go(func() {
 						for range calls {

@@ -12,7 +12,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
 		apt-get update -qq >&2
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >&2
 	else
-		echo "with-redis.sh: redis-server not found; the limiter/redis tests need it." >&2
+		echo "with-redis.sh: redis-server not found; the limiter/redisrate tests need it." >&2
 		echo "  Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis" >&2
 		exit 1
 	fi
