@@ -523,7 +523,8 @@ func TestMisusePanics(t *testing.T) {
 		{"nil context", "pool: nil context", func() {
 			p := pool.New(create, nil)
 			defer p.Close(ctx)
-			_, _ = p.Acquire(nil) //nolint:staticcheck // the misuse under test
+			//lint:ignore SA1012 the misuse under test
+			_, _ = p.Acquire(nil)
 		}},
 		{"nil function", "pool: nil function", func() {
 			p := pool.New(create, nil)

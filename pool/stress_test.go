@@ -47,6 +47,17 @@ func TestModel(t *testing.T) {
 	}
 }
 
+// FuzzModel runs TestModel's checks on the schedules that fuzzed seeds
+// draw.
+func FuzzModel(f *testing.F) {
+	for seed := range uint64(4) {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		synctest.Test(t, func(t *testing.T) { runModel(t, seed) })
+	})
+}
+
 func runModel(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	maxSize := 1 + rng.IntN(4)
