@@ -100,8 +100,11 @@ func (c *handlerConfig) setRate(option string, d rateDecider) {
 // in an Adaptive's unbounded one), at most MaxWait if set, and gets 503
 // Service Unavailable with Retry-After: 1 if it gets none. Only requests
 // that reach the handler report an outcome to a (an Adaptive learns only
-// from their latency): success, failure (a 5xx response or a panic), or
-// context.Canceled (the client went away). Concurrency panics if a is nil.
+// from their latency): success, failure (a 5xx response, a panic, the
+// request's deadline passed), or context.Canceled (the client went away).
+// To see the status, the handler gets a ResponseWriter wrapper that
+// forwards Flush and unwraps for http.ResponseController (use it to
+// Hijack). Concurrency panics if a is nil.
 func Concurrency(a Acquirer) HandlerOption {
 	if a == nil {
 		panic("limiter: Concurrency(nil): Acquirer must not be nil")
@@ -295,9 +298,9 @@ func (h *handler) serveLimited(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(sw, r)
 	finished = true
-	switch {
-	case ctx.Err() != nil:
-		done(context.Canceled) // the client went away: nothing learnt
+	switch err := ctx.Err(); {
+	case err != nil:
+		done(err) // Canceled (the client went away) teaches nothing; DeadlineExceeded is a failure
 	case sw.status >= 500:
 		done(errServerError)
 	default:

@@ -180,13 +180,21 @@ func TestHandlerConcurrencyOutcomes(t *testing.T) {
 		limiter.Concurrency(slots))
 	cancelling.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(ctx))
 
-	require.Len(t, slots.outcomes, 5)
+	// A request whose deadline passed in the handler: a failure.
+	dctx, dcancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer dcancel()
+	slow := limiter.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }),
+		limiter.Concurrency(slots))
+	slow.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(dctx))
+
+	require.Len(t, slots.outcomes, 6)
 	assert.NoError(t, slots.outcomes[0])
 	assert.NoError(t, slots.outcomes[1], "a 4xx is the client's failure, not the server's")
 	assert.Error(t, slots.outcomes[2], "a 5xx is a failure")
 	assert.Error(t, slots.outcomes[3], "a panic is a failure")
 	assert.ErrorIs(t, slots.outcomes[4], context.Canceled)
-	assert.Equal(t, 5, slots.acquired, "the rate-limited request took no slot")
+	assert.ErrorIs(t, slots.outcomes[5], context.DeadlineExceeded)
+	assert.Equal(t, 6, slots.acquired, "the rate-limited request took no slot")
 }
 
 func TestHandlerBulkheadFull(t *testing.T) {
