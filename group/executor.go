@@ -620,6 +620,7 @@ func (ex *Executor) Shutdown(ctx context.Context) error {
 			w.idle = false
 			w.wake <- execTask{} // exit
 		}
+		ex.workers -= len(ex.idlers)
 		clear(ex.idlers)
 		ex.idlers = ex.idlers[:0]
 		ex.mu.Unlock()

@@ -1,16 +1,15 @@
-// Command graceful-shutdown runs an HTTP server and its background workers in
-// one group.Group under signal.NotifyContext, and shuts them down in order
-// when SIGTERM arrives:
+// Command graceful-shutdown runs an HTTP server whose handlers accept
+// background jobs into a group.Executor, and shuts both down in order when
+// SIGTERM arrives:
 //
-//  1. the server stops accepting connections,
-//  2. the requests in flight finish, within a deadline (timeout.Reserve keeps
-//     part of the shutdown budget back for the steps after the drain),
-//  3. the workers finish the jobs those requests queued, and exit,
-//  4. group.Wait returns once every goroutine has returned, and the program
-//     exits 0.
+//  1. the server stops accepting connections and finishes the requests in
+//     flight,
+//  2. the Executor stops accepting jobs, runs every job it has queued, and
+//     waits for them, within a deadline,
+//  3. the program prints that no accepted job was lost, and exits 0.
 //
-// To run by itself, it sends itself SIGTERM once three slow requests are in
-// flight.
+// To run by itself, it sends itself SIGTERM once its client has had a
+// batch of jobs accepted.
 //
 //	go run ./examples/graceful-shutdown
 package main
@@ -24,21 +23,21 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/weftgo/weft/group"
-	"github.com/weftgo/weft/timeout"
 )
 
 const (
-	clients        = 3                      // slow requests in flight when SIGTERM arrives
-	work           = 200 * time.Millisecond // how long each takes
-	shutdownBudget = 2 * time.Second        // from SIGTERM to exit
-	keepBack       = 500 * time.Millisecond // of that, what the drain may not use
 	workers        = 2
+	queueLen       = 16
+	jobs           = 10                    // jobs the client submits before SIGTERM
+	work           = 50 * time.Millisecond // how long each job takes
+	shutdownBudget = 5 * time.Second       // from SIGTERM to exit
 )
 
 func main() {
@@ -50,10 +49,13 @@ func main() {
 
 // report is what run observed, for the test.
 type report struct {
-	responses []string // what each client got
-	refused   error    // what a request sent during the drain got
-	processed int64    // jobs the workers finished
-	drain     time.Duration
+	accepted  int   // jobs the server answered 202
+	done      int64 // jobs that ran to the end
+	refused   error // what a job offered after Shutdown got
+	stats     group.ExecutorStats
+	shutdown  time.Duration // SIGTERM to drained
+	lateHTTP  error         // a request sent once the listener was closed
+	doneOrder []int         // job ids in the order they finished
 }
 
 func run(parent context.Context, w io.Writer) (*report, error) {
@@ -62,164 +64,120 @@ func run(parent context.Context, w io.Writer) (*report, error) {
 	defer stop()
 
 	rep := new(report)
-	var mu sync.Mutex // serialises writes to w
+	var mu sync.Mutex // serialises writes to w and rep.doneOrder
 	logf := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(w, format, args...)
 	}
 
-	jobs := make(chan int, 64)         // requests queue follow-up work for the workers
-	stopWorkers := make(chan struct{}) // closed once no handler runs any more
-	inFlight := make(chan struct{}, clients)
-	listenerClosed := make(chan struct{})
-	var requests atomic.Int64
+	// The Executor's context is the process's, not SIGTERM's: the jobs it
+	// accepted must finish after the signal, during the drain.
+	ex := group.NewExecutor(parent, group.Limit(workers), group.Queue(queueLen))
+	var done atomic.Int64
 	mux := http.NewServeMux()
-	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		n := int(requests.Add(1))
-		select {
-		case inFlight <- struct{}{}: // tell main a request is in flight
+	mux.HandleFunc("/job", func(w http.ResponseWriter, r *http.Request) {
+		id, _ := strconv.Atoi(r.URL.Query().Get("id"))
+		err := ex.TrySubmit(func(ctx context.Context) error {
+			select {
+			case <-time.After(work):
+			case <-ctx.Done(): // only if the drain's deadline passes
+				return context.Cause(ctx)
+			}
+			done.Add(1)
+			mu.Lock()
+			rep.doneOrder = append(rep.doneOrder, id)
+			mu.Unlock()
+			return nil
+		})
+		switch {
+		case errors.Is(err, group.ErrFull):
+			http.Error(w, "busy", http.StatusTooManyRequests)
+		case errors.Is(err, group.ErrClosed):
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		default:
+			w.WriteHeader(http.StatusAccepted)
 		}
-		time.Sleep(work) // work that should not be cut short
-		select {
-		case jobs <- n:
-		default: // never block a request on the queue
-			http.Error(w, "busy", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintf(w, "request %d done", n)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Second}
-	srv.RegisterOnShutdown(func() { close(listenerClosed) }) // runs once the listener is closed
-
-	g := group.New(ctx)
-	var addr string
-	err := g.Start(func(ctx context.Context, ready func()) error {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		addr = ln.Addr().String()
-		ready()
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return rep, g.Wait()
-	}
-	logf("serving on %s with %d workers\n", addr, workers)
-
-	// Shutdown: wait for the signal (or a task's failure), then drain.
-	g.Go(func(ctx context.Context) error {
-		defer close(stopWorkers) // no handler runs any more: let the workers finish
-		<-ctx.Done()
-		logf("signal: %v; shutting down within %v\n", context.Cause(ctx), shutdownBudget)
-		// The group's context is done; the shutdown gets a budget of its own.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownBudget)
-		defer cancel()
-		drainCtx, cancelDrain := timeout.Reserve(sctx, keepBack)
-		defer cancelDrain()
-		start := time.Now()
-		if err := srv.Shutdown(drainCtx); err != nil {
-			srv.Close() // cut the stragglers off; the time kept back lets the workers finish
-			return fmt.Errorf("drain: %w", err)
-		}
-		rep.drain = time.Since(start)
-		logf("drained the requests in flight in %v\n", rep.drain.Round(10*time.Millisecond))
-		return nil
-	})
-
-	var processed atomic.Int64
-	for i := range workers {
-		g.Go(func(ctx context.Context) error {
-			do := func(n int) {
-				processed.Add(1)
-				logf("worker %d: follow-up job of request %d done\n", i, n)
-			}
-			for {
-				select {
-				case n := <-jobs:
-					do(n)
-				case <-stopWorkers:
-					for { // finish what is queued, then exit
-						select {
-						case n := <-jobs:
-							do(n)
-						default:
-							return nil
-						}
-					}
-				}
-			}
-		})
-	}
-
-	// Clients, outside the server's group: SIGTERM is the server's business,
-	// so they run under the parent context.
-	client := &http.Client{Transport: &http.Transport{}}
-	defer client.CloseIdleConnections()
-	cg := group.NewResults[string](parent)
-	for range clients {
-		cg.Go(func(ctx context.Context) (string, error) {
-			return get(ctx, client, "http://"+addr+"/slow")
-		})
-	}
-
-	// Once every client's request is being handled, send SIGTERM to
-	// ourselves, as an orchestrator would.
-	for range clients {
-		select {
-		case <-inFlight:
-		case <-ctx.Done():
-		}
-	}
-	logf("%d requests in flight; sending SIGTERM to ourselves\n", clients)
-	if err := sendTERM(); err != nil {
-		g.Cancel(err)
-	}
-
-	// While the server drains, a new connection is refused.
-	select {
-	case <-listenerClosed:
-		late := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-		_, rep.refused = get(parent, late, "http://"+addr+"/slow")
-		logf("a new request during the drain: %v\n", rep.refused)
-	case <-parent.Done():
-	}
-
-	err = g.Wait()
-	rep.processed = processed.Load()
-	var cerr error
-	rep.responses, cerr = cg.Wait()
-	for i, r := range rep.responses {
-		logf("client %d got %q\n", i, r)
-	}
-	if err := errors.Join(err, cerr); err != nil {
 		return rep, err
 	}
-	logf("every goroutine has returned; %d follow-up jobs done; exiting 0\n", rep.processed)
+	addr := ln.Addr().String()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logf("serving on %s: %d workers, a queue of %d\n", addr, workers, queueLen)
+
+	// The client: a batch of jobs, each accepted at once with 202.
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	for i := range jobs {
+		code, err := get(parent, client, "http://"+addr+"/job?id="+strconv.Itoa(i))
+		if err != nil {
+			return rep, err
+		}
+		if code == http.StatusAccepted {
+			rep.accepted++
+		}
+	}
+	logf("%d jobs accepted, %d running and %d queued; sending SIGTERM to ourselves\n",
+		rep.accepted, ex.Stats().Running, ex.Stats().Queued)
+	if err := sendTERM(); err != nil {
+		return rep, err
+	}
+
+	<-ctx.Done()
+	start := time.Now()
+	logf("received SIGTERM: shutting down within %v\n", shutdownBudget)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownBudget)
+	defer cancel()
+
+	// 1. The server: no new connection; requests in flight finish.
+	if err := srv.Shutdown(sctx); err != nil {
+		return rep, fmt.Errorf("server shutdown: %w", err)
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return rep, err
+	}
+	late := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	_, rep.lateHTTP = get(parent, late, "http://"+addr+"/job?id=99")
+	logf("the listener is closed: a new request gets %v\n", rep.lateHTTP)
+
+	// 2. The Executor: stop accepting, drain the queue, wait for the jobs.
+	logf("draining %d queued jobs\n", ex.Stats().Queued)
+	if err := ex.Shutdown(sctx); err != nil {
+		return rep, fmt.Errorf("executor shutdown: %w", err)
+	}
+	rep.shutdown = time.Since(start)
+	rep.refused = ex.TrySubmit(func(context.Context) error { return nil })
+	logf("a job offered after Shutdown: %v\n", rep.refused)
+
+	// 3. The books balance.
+	rep.done = done.Load()
+	rep.stats = ex.Stats()
+	lost := int64(rep.accepted) - rep.done
+	logf("drained in %v: %d jobs accepted, %d done, %d lost; exiting 0\n",
+		rep.shutdown.Round(10*time.Millisecond), rep.accepted, rep.done, lost)
+	if lost != 0 {
+		return rep, fmt.Errorf("%d accepted jobs lost", lost)
+	}
 	return rep, nil
 }
 
-// get sends a GET and returns the body.
-func get(ctx context.Context, c *http.Client, url string) (string, error) {
+// get sends a GET and returns the status code.
+func get(ctx context.Context, c *http.Client, url string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return "", err
+		return 0, err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return "", err
+		return 0, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = errors.New(resp.Status)
-	}
-	return string(body), err
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
 }
 
 // sendTERM sends SIGTERM to this process.

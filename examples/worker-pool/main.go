@@ -1,24 +1,25 @@
-// Command worker-pool shows a producer that is faster than its consumers,
-// handled two ways:
+// Command worker-pool runs a local HTTP server whose handlers hand work to a
+// group.Executor, a long-lived pool of workers with a bounded queue:
 //
-//   - backpressure: group.MapSeq pulls jobs from the producer only while few
-//     enough are waiting, so the producer slows to the consumers' pace and
-//     memory stays bounded however many jobs there are;
-//   - load shedding: a limiter.Bulkhead in front of a local server runs a few
-//     requests, queues a few more, and rejects the rest at once with 503
-//     instead of letting them pile up.
+//   - load shedding: /jobs accepts a background job with TrySubmit and
+//     answers 202 at once, or 429 with Retry-After when every worker is busy
+//     and the queue is full, instead of letting work pile up;
+//   - blocking work off the request path: /checksum runs a CPU-heavy
+//     computation on the Executor with SubmitFunc and waits for the Future
+//     with the request's context, so a few workers serve any number of
+//     requests and a request whose deadline passes stops waiting at once.
 //
-// Both print counts that add up whatever the timing.
+// Shutdown drains the queue, and the counts add up whatever the timing.
 //
 //	go run ./examples/worker-pool
 package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,16 +28,15 @@ import (
 	"time"
 
 	"github.com/weftgo/weft/group"
-	"github.com/weftgo/weft/limiter"
 )
 
 const (
-	jobs    = 100 // jobs the producer makes
-	workers = 4   // MapSeq's Limit
+	workers  = 4  // the Executor's Limit
+	queueLen = 8  // its Queue
+	burst    = 50 // job requests sent at once
 
-	burst    = 50 // requests sent to the bulkhead at once
-	running  = 4  // the bulkhead's slots
-	queueLen = 8  // the bulkhead's queue
+	checksums = 20   // /checksum requests sent at once
+	rounds    = 2000 // SHA-256 rounds per checksum
 )
 
 func main() {
@@ -50,122 +50,131 @@ func main() {
 
 // report is what run counted, for the test.
 type report struct {
-	produced, consumed int64 // jobs through MapSeq
-	maxAhead           int64 // most jobs produced but not yet consumed
-	served, shed       int   // responses 200 and 503 to the burst
-	stats              limiter.BulkheadStats
+	accepted, shed int // responses 202 and 429 to the burst
+	ran            int64
+	checksums      int // /checksum answered 200
+	stats          group.ExecutorStats
 }
 
 func run(ctx context.Context, w io.Writer) (report, error) {
 	var rep report
-	gate := make(chan struct{}) // holds the bulkhead's requests until the whole burst has arrived
-	bh := limiter.NewBulkhead(running, queueLen)
+	ex := group.NewExecutor(ctx, group.Limit(workers), group.Queue(queueLen))
+	gate := make(chan struct{}) // holds the jobs until the whole burst is answered
+	var ran atomic.Int64
+
 	mux := http.NewServeMux()
-	mux.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(time.Millisecond) // a job takes a while
-		fmt.Fprint(w, r.URL.Query().Get("job"))
-	})
-	mux.HandleFunc("/burst", func(w http.ResponseWriter, r *http.Request) {
-		err := bh.Do(r.Context(), func(ctx context.Context) error {
+	mux.HandleFunc("/jobs", func(w http.ResponseWriter, r *http.Request) {
+		job := r.URL.Query().Get("id")
+		err := ex.TrySubmit(func(ctx context.Context) error {
+			// The job outlives the request that submitted it: its context
+			// comes from the Executor.
 			select {
 			case <-gate:
-				return nil
 			case <-ctx.Done():
 				return context.Cause(ctx)
 			}
+			ran.Add(1)
+			_ = job // process the job
+			return nil
 		})
 		switch {
-		case errors.Is(err, limiter.ErrFull):
-			http.Error(w, "overloaded, try later", http.StatusServiceUnavailable)
-		case err != nil:
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+		case errors.Is(err, group.ErrFull):
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "busy, try later", http.StatusTooManyRequests)
+		case errors.Is(err, group.ErrClosed):
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		default:
+			w.WriteHeader(http.StatusAccepted)
 		}
+	})
+	mux.HandleFunc("/checksum", func(w http.ResponseWriter, r *http.Request) {
+		data := r.URL.Query().Get("data")
+		f, err := group.SubmitFunc(r.Context(), ex, func(ctx context.Context) ([32]byte, error) {
+			sum := sha256.Sum256([]byte(data))
+			for range rounds {
+				sum = sha256.Sum256(sum[:])
+			}
+			return sum, nil
+		})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		sum, err := f.Wait(r.Context()) // the request's deadline bounds the wait
+		if err != nil {
+			f.Cancel() // nobody wants it any more
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "%x", sum[:4])
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	client := srv.Client()
 
-	get := func(ctx context.Context, path string) (int, string, error) {
+	get := func(ctx context.Context, path string) (int, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
 		if err != nil {
-			return 0, "", err
+			return 0, err
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0, "", err
+			return 0, err
 		}
 		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body), err
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, err
 	}
 
-	// 1. Backpressure. The producer could make every job at once; MapSeq
-	// pulls the next one only while fewer than 2×workers are pulled and not
-	// yet consumed, and yields results in job order.
-	var produced, consumed, maxAhead atomic.Int64
-	producer := iter.Seq[int](func(yield func(int) bool) {
-		for job := range jobs {
-			ahead := produced.Add(1) - consumed.Load()
-			if ahead > maxAhead.Load() {
-				maxAhead.Store(ahead) // only the producer writes it
-			}
-			if !yield(job) {
-				return
-			}
-		}
-	})
-	work := func(ctx context.Context, job int) (string, error) {
-		_, body, err := get(ctx, "/work?job="+strconv.Itoa(job))
-		return body, err
-	}
-	for body, err := range group.MapSeq(ctx, producer, work, group.Limit(workers)) {
-		if err != nil {
-			return rep, err
-		}
-		if want := strconv.FormatInt(consumed.Load(), 10); body != want {
-			return rep, fmt.Errorf("result %q out of order, want %q", body, want)
-		}
-		consumed.Add(1)
-	}
-	rep.produced, rep.consumed, rep.maxAhead = produced.Load(), consumed.Load(), maxAhead.Load()
-	fmt.Fprintf(w, "backpressure: %d jobs produced, %d consumed in order by %d workers; the producer was never more than %d jobs ahead\n",
-		rep.produced, rep.consumed, workers, rep.maxAhead)
-
-	// 2. Load shedding. A burst of requests arrives at once; the bulkhead
-	// runs `running`, queues `queueLen` and rejects the rest without waiting.
-	// The gate holds the admitted ones until every request is accounted for,
-	// so the counts do not depend on timing.
-	g := group.NewResults[int](ctx)
-	for range burst {
-		g.Go(func(ctx context.Context) (int, error) {
-			status, _, err := get(ctx, "/burst")
-			return status, err
-		})
-	}
-	for s := bh.Stats(); s.Running+s.Queued+int(s.Rejected) < burst; s = bh.Stats() {
-		if ctx.Err() != nil {
-			break // g.Wait reports it
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(gate)
-	statuses, err := g.Wait()
+	// 1. Load shedding. A burst of job requests arrives at once: the
+	// Executor starts `workers` jobs, queues `queueLen`, and the handlers
+	// refuse the rest at once. The gate holds the jobs until every request
+	// is answered, so the counts do not depend on timing.
+	statuses, err := group.Map(ctx, make([]struct{}, burst), func(ctx context.Context, _ struct{}) (int, error) {
+		return get(ctx, "/jobs")
+	}, group.Limit(burst))
 	if err != nil {
 		return rep, err
 	}
 	for _, s := range statuses {
 		switch s {
-		case http.StatusOK:
-			rep.served++
-		case http.StatusServiceUnavailable:
+		case http.StatusAccepted:
+			rep.accepted++
+		case http.StatusTooManyRequests:
 			rep.shed++
 		default:
 			return rep, fmt.Errorf("unexpected status %d", s)
 		}
 	}
-	rep.stats = bh.Stats()
-	fmt.Fprintf(w, "load shedding: a burst of %d requests against a bulkhead of %d running + %d queued: %d served, %d shed at once with 503\n",
-		burst, running, queueLen, rep.served, rep.shed)
-	fmt.Fprintf(w, "bulkhead stats: %+v\n", rep.stats)
+	fmt.Fprintf(w, "load shedding: a burst of %d job requests against %d workers + a queue of %d: %d accepted (202), %d shed at once (429)\n",
+		burst, workers, queueLen, rep.accepted, rep.shed)
+	close(gate)
+
+	// 2. Blocking work. Many requests at once, each waiting for a CPU-heavy
+	// checksum computed on the Executor's few workers.
+	codes, err := group.Map(ctx, make([]struct{}, checksums), func(ctx context.Context, _ struct{}) (int, error) {
+		return get(ctx, "/checksum?data="+strconv.Itoa(checksums))
+	}, group.Limit(checksums))
+	if err != nil {
+		return rep, err
+	}
+	for _, c := range codes {
+		if c == http.StatusOK {
+			rep.checksums++
+		}
+	}
+	fmt.Fprintf(w, "blocking work: %d checksum requests served by %d workers: %d answered 200\n",
+		checksums, workers, rep.checksums)
+
+	// 3. Shutdown: stop accepting, run what is queued, wait for every job.
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := ex.Shutdown(sctx); err != nil {
+		return rep, err
+	}
+	rep.ran = ran.Load()
+	rep.stats = ex.Stats()
+	fmt.Fprintf(w, "shutdown: %d accepted jobs ran, none lost; stats: %d submitted, %d completed, %d rejected, %d workers left\n",
+		rep.ran, rep.stats.Submitted, rep.stats.Completed, rep.stats.Rejected, rep.stats.Workers)
 	return rep, nil
 }

@@ -20,19 +20,17 @@ func TestRun(t *testing.T) {
 	rep, err := run(ctx, &out)
 	require.NoError(t, err, out.String())
 
-	// Every job went through, in order (run checks the order), and the
-	// producer was held back to MapSeq's bound of 2×Limit.
-	assert.Equal(t, int64(jobs), rep.produced)
-	assert.Equal(t, int64(jobs), rep.consumed)
-	assert.LessOrEqual(t, rep.maxAhead, int64(2*workers))
-	assert.Positive(t, rep.maxAhead)
+	// The Executor accepted exactly its workers and queue, and shed the rest.
+	assert.Equal(t, workers+queueLen, rep.accepted)
+	assert.Equal(t, burst-workers-queueLen, rep.shed)
+	assert.Contains(t, out.String(), "12 accepted (202), 38 shed at once (429)")
 
-	// The bulkhead admitted exactly its slots and queue, and shed the rest.
-	assert.Equal(t, running+queueLen, rep.served)
-	assert.Equal(t, burst-running-queueLen, rep.shed)
-	assert.Equal(t, int64(rep.shed), rep.stats.Rejected)
-	assert.Equal(t, int64(rep.served), rep.stats.Completed)
-	assert.Zero(t, rep.stats.Running)
-	assert.Zero(t, rep.stats.Queued)
-	assert.Contains(t, out.String(), "12 served, 38 shed")
+	// Every accepted job ran once; every checksum request was served.
+	assert.Equal(t, int64(rep.accepted), rep.ran)
+	assert.Equal(t, checksums, rep.checksums)
+	assert.Equal(t, uint64(rep.shed), rep.stats.Rejected)
+	assert.Equal(t, uint64(rep.accepted+checksums), rep.stats.Submitted)
+	assert.Equal(t, rep.stats.Submitted, rep.stats.Completed)
+	assert.Zero(t, rep.stats.Workers)
+	assert.Contains(t, out.String(), "none lost")
 }

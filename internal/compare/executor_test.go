@@ -199,7 +199,7 @@ var rejectImpls = []struct {
 		_ = ex.TrySubmit(block)
 		nop := func(context.Context) error { return nil }
 		return rejecting{
-			try:  func() bool { return errors.Is(ex.TrySubmit(nop), group.ErrFull) },
+			try:  func() bool { return ex.TrySubmit(nop) == group.ErrFull },
 			stop: func() { close(release); _ = ex.Shutdown(context.Background()) },
 		}
 	}},
@@ -214,7 +214,7 @@ var rejectImpls = []struct {
 		<-started
 		nop := func() {}
 		return rejecting{
-			try:  func() bool { return errors.Is(p.Submit(nop), ants.ErrPoolOverload) },
+			try:  func() bool { return p.Submit(nop) == ants.ErrPoolOverload },
 			stop: func() { close(release); _ = p.ReleaseTimeout(10 * time.Second) },
 		}
 	}},
