@@ -2,6 +2,7 @@ package weftgrpc
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +48,29 @@ func TestPushback(t *testing.T) {
 // TestProtoIdempotent registers a service whose .proto marks one method
 // IDEMPOTENT and one NO_SIDE_EFFECTS, as generated code would.
 func TestProtoIdempotent(t *testing.T) {
+	registerIdem.Do(func() { registerIdemFile(t) })
+	c := newRetryConfig(nil)
+	for range 2 { // the second round is answered from the memo
+		for m, want := range map[string]bool{
+			"/weftgrpc.test.Idem/Put":     true,
+			"/weftgrpc.test.Idem/Get":     true,
+			"/weftgrpc.test.Idem/Post":    false,
+			"/weftgrpc.test.Idem/Missing": false,
+			"/no.Such/Method":             false,
+			"garbage":                     false,
+		} {
+			if got := c.idempotent(m); got != want {
+				t.Errorf("idempotent(%q) = %v, want %v", m, got, want)
+			}
+		}
+	}
+}
+
+// registerIdem registers idem.proto once per process (-count runs tests
+// again in the same process).
+var registerIdem sync.Once
+
+func registerIdemFile(t *testing.T) {
 	level := func(l descriptorpb.MethodOptions_IdempotencyLevel) *descriptorpb.MethodOptions {
 		return &descriptorpb.MethodOptions{IdempotencyLevel: l.Enum()}
 	}
@@ -71,21 +95,6 @@ func TestProtoIdempotent(t *testing.T) {
 	}
 	if err := protoregistry.GlobalFiles.RegisterFile(fd); err != nil {
 		t.Fatal(err)
-	}
-	c := newRetryConfig(nil)
-	for range 2 { // the second round is answered from the memo
-		for m, want := range map[string]bool{
-			"/weftgrpc.test.Idem/Put":     true,
-			"/weftgrpc.test.Idem/Get":     true,
-			"/weftgrpc.test.Idem/Post":    false,
-			"/weftgrpc.test.Idem/Missing": false,
-			"/no.Such/Method":             false,
-			"garbage":                     false,
-		} {
-			if got := c.idempotent(m); got != want {
-				t.Errorf("idempotent(%q) = %v, want %v", m, got, want)
-			}
-		}
 	}
 }
 

@@ -194,10 +194,6 @@ func notSent(err error) bool {
 	return errors.Is(err, breaker.ErrOpen) || errors.Is(err, limiter.ErrRateExceeded)
 }
 
-// retryAfter is implemented by errors that know when to try again, such
-// as breaker.OpenError.
-type retryAfter interface{ RetryAfter() time.Duration }
-
 // classify turns the error of one try into what retry.Policy.Do understands:
 // the error itself (retry after the policy's delay), retry.After (retry
 // after the server's pushback) or retry.Permanent (stop).
@@ -216,27 +212,10 @@ func (c *retryConfig) classify(ctx context.Context, method string, err error, tr
 	if !retryable || !notSent(err) && !c.idempotent(method) {
 		return retry.Permanent(err)
 	}
-	if !valid {
-		var ra retryAfter
-		if errors.As(err, &ra) {
-			delay, valid = ra.RetryAfter(), true
-		}
-	}
 	if valid {
 		return retry.After(delay, err)
 	}
-	return err
-}
-
-// attemptTimeout makes err match timeout.ErrTimeout when it is a
-// DeadlineExceeded while ctx, the caller's, is still alive: the try's own
-// deadline, which the server may have reached (it learns of it with the
-// call) and answered before the client's timer fired.
-func attemptTimeout(ctx context.Context, d time.Duration, err error) error {
-	if err == nil || ctx.Err() != nil || errors.Is(err, timeout.ErrTimeout) || status.Code(err) != codes.DeadlineExceeded {
-		return err
-	}
-	return &timeout.Error{Duration: d, Err: err}
+	return err // retry.Do honours an error's positive RetryAfter (an open breaker's) itself
 }
 
 // giveUp turns the error Do returned into the interceptor's: a try's own
@@ -300,7 +279,7 @@ func (c *unaryCall) release() {
 //   - only idempotent methods are retried (see Idempotent), unless the call
 //     never left the client: a breaker.ErrOpen or limiter.ErrRateExceeded from
 //     an interceptor further down the chain is retried whatever the method,
-//     after the breaker's RetryAfter when it has one;
+//     after the breaker's RetryAfter when it is positive (retry.Do's rule);
 //   - with AttemptTimeout each try has a deadline of its own.
 //
 // A call that succeeds, or fails with an error that is not retried, returns
@@ -323,10 +302,9 @@ func UnaryClientRetry(p *retry.Policy, opts ...RetryOption) grpc.UnaryClientInte
 			call.md = nil
 			var err error
 			if c.attempt > 0 {
-				err = timeout.Do(ctx, c.attempt, func(ctx context.Context) error {
-					return invoker(ctx, method, req, reply, cc, opts...)
-				})
-				err = attemptTimeout(ctx, c.attempt, err)
+				actx, cancel := context.WithTimeoutCause(ctx, c.attempt, timeout.ErrTimeout)
+				err = timeoutError(ctx, actx, c.attempt, invoker(actx, method, req, reply, cc, opts...))
+				cancel()
 			} else {
 				err = invoker(ctx, method, req, reply, cc, opts...)
 			}
