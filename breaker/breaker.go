@@ -75,9 +75,12 @@ type Breaker struct {
 	cfg   config
 	start time.Time
 	timed bool         // calls are timed: SlowCalls or TimeWindow
-	win   rateWindow   // FailureRate or SlowCalls: the window; nil otherwise
-	count *countWindow // win, when it is a Window(n)
-	tw    *timeWindow  // win, when it is a TimeWindow
+	win   rateWindow  // FailureRate or SlowCalls: the window; nil otherwise
+	tw    *timeWindow // win, when it is a TimeWindow
+	// count is win when it is a Window(n) (counting is then true), held
+	// by value: closedSuccess reaches its counter without a pointer.
+	count    countWindow
+	counting bool
 
 	mu sync.Mutex
 	// mu guards the fields below and the locked halves of the windows.
@@ -116,8 +119,8 @@ func New(opts ...Option) *Breaker {
 	b := &Breaker{cfg: newConfig(opts), start: time.Now(), rejected: stripe.NewCounter()}
 	switch w := b.cfg.win; {
 	case w.n > 0: // set only with a rate
-		b.count = newCountWindow(w.n)
-		b.win = b.count
+		b.count, b.counting = newCountWindow(w.n), true
+		b.win = &b.count
 	case w.buckets > 0:
 		b.tw = newTimeWindow(w.span, w.buckets)
 		b.win = b.tw
@@ -324,7 +327,7 @@ func (b *Breaker) closedSuccess(w uint64) {
 	if b.consecutive.Load() != 0 {
 		b.consecutive.Store(0)
 	}
-	if b.count != nil {
+	if b.counting {
 		b.count.success()
 	}
 }

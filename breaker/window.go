@@ -33,7 +33,7 @@ type rateWindow interface {
 // were slow, and are moved up to the current position before they are read,
 // clearing the positions of the successes counted since.
 type countWindow struct {
-	ok *stripe.Counter // fast successes, ever; lock-free
+	ok stripe.Counter // fast successes, ever; lock-free; nil cells: no count window
 	// Breaker.mu guards the fields below.
 	base   int64  // ok's value when the generation began
 	locked uint64 // calls recorded under the lock in this generation
@@ -42,8 +42,8 @@ type countWindow struct {
 	slows  bitRing
 }
 
-func newCountWindow(n int) *countWindow {
-	return &countWindow{ok: stripe.NewCounter(), fails: newBitRing(n), slows: newBitRing(n)}
+func newCountWindow(n int) countWindow {
+	return countWindow{ok: *stripe.NewCounter(), fails: newBitRing(n), slows: newBitRing(n)}
 }
 
 // success counts a success of the Closed state without the lock.
