@@ -74,7 +74,7 @@ type Breaker struct {
 
 	cfg   config
 	start time.Time
-	timed bool         // calls are timed: SlowCalls or TimeWindow
+	timed bool        // calls are timed: SlowCalls or TimeWindow
 	win   rateWindow  // FailureRate or SlowCalls: the window; nil otherwise
 	tw    *timeWindow // win, when it is a TimeWindow
 	// count is win when it is a Window(n) (counting is then true), held
