@@ -123,3 +123,31 @@ func TestClientIPMisuse(t *testing.T) {
 	assert.PanicsWithValue(t, "limiter: TrustedProxies([invalid Prefix]): prefix 0 is not valid",
 		func() { limiter.TrustedProxies(netip.Prefix{}) })
 }
+
+// FuzzClientIP checks ClientIP on arbitrary forwarding headers: it never
+// panics, behind an untrusted peer the key is the peer whatever the
+// headers say, and behind a trusted one the key is a valid address.
+func FuzzClientIP(f *testing.F) {
+	f.Add("10.0.0.1:1", "203.0.113.9, 10.1.2.3", "")
+	f.Add("10.0.0.1:1", "1.1.1.1, 203.0.113.9", "for=6.6.6.6, for=\"[2001:db8::1]:80\"")
+	f.Add("198.51.100.4:5", "203.0.113.9", "for=203.0.113.9")
+	trusted := netip.MustParsePrefix("10.0.0.0/8")
+	xff := limiter.ClientIP(limiter.TrustedProxies(trusted), limiter.IPv6Prefix(128))
+	fwd := limiter.ClientIP(limiter.TrustedProxies(trusted), limiter.IPv6Prefix(128), limiter.ProxyHeader("Forwarded"))
+	direct := limiter.ClientIP(limiter.IPv6Prefix(128))
+	f.Fuzz(func(t *testing.T, remote, xffValue, fwdValue string) {
+		r := request(remote, "X-Forwarded-For", xffValue, "Forwarded", fwdValue)
+		peer := direct(r)
+		for _, key := range []func(*http.Request) netip.Addr{xff, fwd} {
+			got := key(r)
+			switch {
+			case !peer.IsValid() || !trusted.Contains(peer):
+				if got != peer {
+					t.Fatalf("untrusted peer %q: key %v, want the peer %v", remote, got, peer)
+				}
+			case !got.IsValid() || got.Zone() != "":
+				t.Fatalf("trusted peer: key %v from %q / %q", got, xffValue, fwdValue)
+			}
+		}
+	})
+}

@@ -85,3 +85,31 @@ func TestQuantileRuntimeBuckets(t *testing.T) {
 	assert.LessOrEqual(t, quantile(b, c, 0.99), b[i+1])
 	assert.Equal(t, b[i+1], maxValue(b, c))
 }
+
+// FuzzQuantile checks the quantiles of arbitrary histograms on the
+// runtime's kind of bounds: finite, ordered, and within the non-empty
+// buckets.
+func FuzzQuantile(f *testing.F) {
+	f.Add([]byte{0, 4, 0, 4, 2, 0}, 0.5)
+	f.Add([]byte{9, 0, 0, 0, 0, 1}, 0.99)
+	f.Fuzz(func(t *testing.T, raw []byte, q float64) {
+		if !(q >= 0 && q <= 1) {
+			return
+		}
+		b := []float64{-inf, 0, 1, 2, 4, 8, inf}
+		c := make([]uint64, len(b)-1)
+		for i := range min(len(raw), len(c)) {
+			c[i] = uint64(raw[i])
+		}
+		v, p0, p100, mx := quantile(b, c, q), quantile(b, c, 0), quantile(b, c, 1), maxValue(b, c)
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			t.Fatalf("quantile(%v, %v) = %v", c, q, v)
+		}
+		if v < p0 || v > p100 || p100 > mx {
+			t.Fatalf("counts %v: q0 %v <= q%v %v <= q1 %v <= max %v does not hold", c, p0, q, v, p100, mx)
+		}
+		if q <= 0.5 && v > quantile(b, c, 0.5) || q >= 0.5 && v < quantile(b, c, 0.5) {
+			t.Fatalf("counts %v: quantile not monotonic at %v", c, q)
+		}
+	})
+}
