@@ -127,7 +127,7 @@ type Executor struct {
 	waiters  execWaiters   // Submit calls blocked for room
 	closed   bool          // Shutdown was called
 	drained  chan struct{} // closed once closed and no task is left
-	stopErr  error         // set once Shutdown's context ended: queued tasks were dropped
+	stopErr  error         // set once Shutdown's context ended: its cause; queued tasks were dropped
 	first    *PanicError   // first panic of a task without a Future
 	counts   execCounts
 	shutdown sync.Once
@@ -650,7 +650,7 @@ func (ex *Executor) stop(ctx context.Context) {
 	ex.cancel(cause)
 	ex.mu.Lock()
 	if ex.stopErr == nil {
-		ex.stopErr = cause
+		ex.stopErr = context.Cause(ctx)
 		ex.queue.drain(func(t execTask) {
 			ex.counts.dropped++
 			if t.fut != nil {
