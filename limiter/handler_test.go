@@ -18,6 +18,12 @@ import (
 	"github.com/weftgo/weft/limiter"
 )
 
+// Both concurrency limits fit Concurrency.
+var (
+	_ limiter.Acquirer = (*limiter.Bulkhead)(nil)
+	_ limiter.Acquirer = (*limiter.Adaptive)(nil)
+)
+
 var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
 
 func serve(h http.Handler, remote string) *httptest.ResponseRecorder {
