@@ -104,9 +104,8 @@ func TestHandlerNested(t *testing.T) {
 func TestHandlerSkip(t *testing.T) {
 	h := limiter.Handler(okHandler, limiter.Global(limiter.NewRate(1, 1)),
 		limiter.Skip(func(r *http.Request) bool { return r.URL.Path == "/healthz" }))
-	rec := httptest.NewRecorder()
 	for range 3 {
-		rec = httptest.NewRecorder()
+		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 		assert.Equal(t, http.StatusOK, rec.Code)
 		assert.Empty(t, rec.Header().Values("RateLimit"), "skipped: no fields")
