@@ -58,9 +58,10 @@ type Pool[T any] struct {
 	lifetime   time.Duration
 	checkAfter time.Duration
 	// stamp is set when an option needs to know when resources were
-	// created and last used; without it Acquire and Release never read the
-	// clock.
-	stamp bool
+	// created and last used: Release then reads the clock. vetting is set
+	// when Acquire must look at an idle resource before handing it out
+	// (MaxLifetime, Check): Acquire then reads the clock.
+	stamp, vetting bool
 
 	// closing is cancelled by Close; every create's context ends with it.
 	closing   context.Context
@@ -186,7 +187,8 @@ func New[T any](create func(ctx context.Context) (T, error), destroy func(T), op
 		}
 		p.check = fn
 	}
-	p.stamp = p.check != nil || p.idleTTL > 0 || p.lifetime > 0
+	p.vetting = p.check != nil || p.lifetime > 0
+	p.stamp = p.vetting || p.idleTTL > 0
 	p.closing, p.cancelAll = context.WithCancelCause(context.Background())
 	if p.minIdle > 0 || p.idleTTL > 0 || p.lifetime > 0 {
 		p.stop = make(chan struct{})
@@ -207,7 +209,7 @@ func New[T any](create func(ctx context.Context) (T, error), destroy func(T), op
 // context.Cause(ctx) at once. A create started for it keeps running: its
 // resource goes to the next caller waiting, or to the pool. After Close,
 // Acquire returns ErrClosed. A failing create's error is returned to the
-// caller it was started for, wrapped as create returned it; a create that
+// caller it was started for, as create returned it; a create that
 // panics re-panics in that caller. Acquire panics if ctx is nil.
 //
 // Acquiring an idle resource and releasing it does not allocate.
@@ -228,7 +230,7 @@ func (p *Pool[T]) Acquire(ctx context.Context) (*Resource[T], error) {
 			return p.acquireSlow(ctx)
 		}
 		p.mu.Unlock()
-		if !p.stamp {
+		if !p.vetting {
 			return r, nil
 		}
 		if ok, err := p.vet(ctx, r); ok || err != nil {
@@ -257,7 +259,7 @@ func (p *Pool[T]) TryAcquire() (*Resource[T], bool) {
 			return nil, false
 		}
 		p.mu.Unlock()
-		if !p.stamp {
+		if !p.vetting {
 			return r, true
 		}
 		if ok, _ := p.vet(context.Background(), r); ok {
