@@ -61,4 +61,18 @@
 // replicas at most burst + t/T + R·(n−1) events are admitted in any window of
 // length t; conversely, tokens leased by a replica that then goes quiet are
 // unavailable to the others until they are earned again.
+//
+// One round trip at a time renews a Rate's lease. Callers that find the lease
+// short while it is in flight wait for its outcome instead of making round
+// trips of their own: if Redis cannot answer, they all apply the failure
+// policy at once, so that every call, leased or not, ends within one Timeout
+// however many callers there are.
+//
+// # Misuse
+//
+// The package follows package limiter's rule: bad configuration panics in
+// NewRate, NewKeyed and the options, naming the value; a nil context, a
+// negative n and a zero Rate or Keyed panic on use ("redisrate: nil
+// context"); what happens in correct programs (refusal, ErrRateExceeded,
+// ErrUnavailable, the context's cause) is a result or an error value.
 package redisrate

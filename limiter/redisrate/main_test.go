@@ -95,7 +95,7 @@ type server struct {
 }
 
 // errNoRedis explains how to get the redis-server the tests need.
-var errNoRedis = errors.New("limiter/redis tests need redis-server in PATH: install it " +
+var errNoRedis = errors.New("limiter/redisrate tests need redis-server in PATH: install it " +
 	"(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), " +
 	"or point WEFT_REDIS_URL at a disposable server, or run make test-redis as root")
 

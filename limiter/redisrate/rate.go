@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/weftgo/weft/internal/gcra"
 	"github.com/weftgo/weft/limiter"
 )
 
@@ -114,15 +115,13 @@ func newLimit(call string, client goredis.Scripter, perSecond float64, burst int
 	if l.timeout > 0 && !honoursContext(client) {
 		panic(fmt.Sprintf("redisrate: %s: Timeout(%v) needs a client with ContextTimeoutEnabled: true in its options (or pass Timeout(0))", call, l.timeout))
 	}
-	if perSecond >= Inf {
-		return l
-	}
-	t := max(1, math.Round(float64(time.Second)/perSecond))
-	if t*float64(burst) > maxNs {
+	var ok bool
+	if l.interval, l.tolerance, ok = gcra.Params(perSecond, burst, maxNs); !ok {
 		panic(fmt.Sprintf("redisrate: %s: burst/perSecond must not exceed 13 days", call))
 	}
-	l.interval = int64(t)
-	l.tolerance = l.interval * int64(burst)
+	if l.interval == 0 {
+		return l // Inf
+	}
 	l.args = [2]any{strconv.FormatInt(l.interval, 10), strconv.FormatInt(l.tolerance, 10)}
 	return l
 }
@@ -141,6 +140,15 @@ func honoursContext(c goredis.Scripter) bool {
 	return true
 }
 
+// deadline returns the end of the per-call Timeout for a call that starts
+// now, or the zero time when there is none.
+func (l *limit) deadline() time.Time {
+	if l.timeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(l.timeout)
+}
+
 // clock returns the time in ns on a monotonic clock (the test's clock if it
 // set one), to compare with the retry times take returns.
 func (l *limit) clock() int64 {
@@ -157,12 +165,35 @@ func (l *limit) clock() int64 {
 // OnError hooks and the failure policy: fail open takes need events at once,
 // fail closed returns the error. If ctx itself ended, take returns its cause
 // and leaves the policy alone.
-func (l *limit) take(ctx context.Context, keys []string, need, want int, maxWait int64) (got int, wait, retry int64, err error) {
+//
+// The round trip ends by the call's bound, deadline (zero: none), unless
+// ctx ends first.
+func (l *limit) take(ctx context.Context, deadline time.Time, keys []string, need, want int, maxWait int64) (got int, wait, retry int64, err error) {
+	got, wait, retry, err, down := l.run(ctx, deadline, keys, need, want, maxWait)
+	if down {
+		return l.policy(need, err)
+	}
+	return got, wait, retry, err
+}
+
+// policy is the outcome of a call for need events that Redis could not
+// decide, with err the failure: fail open takes them at once, fail closed
+// returns err.
+func (l *limit) policy(need int, err error) (got int, wait, retry int64, _ error) {
+	if l.failOpen {
+		return need, 0, 0, nil
+	}
+	return 0, 0, 0, err
+}
+
+// run is take without the failure policy: down reports that Redis could not
+// decide, and err is then the failure, already handed to the OnError hooks.
+func (l *limit) run(ctx context.Context, deadline time.Time, keys []string, need, want int, maxWait int64) (got int, wait, retry int64, err error, down bool) {
 	rctx := ctx
-	if l.timeout > 0 {
-		if d, ok := ctx.Deadline(); !ok || time.Until(d) > l.timeout {
+	if !deadline.IsZero() {
+		if d, ok := ctx.Deadline(); !ok || d.After(deadline) {
 			var cancel context.CancelFunc
-			rctx, cancel = context.WithTimeout(ctx, l.timeout)
+			rctx, cancel = context.WithDeadline(ctx, deadline)
 			defer cancel()
 		}
 	}
@@ -175,30 +206,38 @@ func (l *limit) take(ctx context.Context, keys []string, need, want int, maxWait
 	v, err := script.Run(rctx, l.client, keys, args...).Int64()
 	switch {
 	case err == nil && v > 0 && v%2 == 0:
-		return int(v / 2), 0, 0, nil
+		return int(v / 2), 0, 0, nil, false
 	case err == nil && v > 0:
-		return 0, 0, sent + v/2, nil
+		return 0, 0, sent + v/2, nil, false
 	case err == nil:
-		return need, -v, 0, nil
+		return need, -v, 0, nil, false
 	case ctx.Err() != nil:
-		return 0, 0, 0, context.Cause(ctx)
+		return 0, 0, 0, context.Cause(ctx), false
 	}
 	err = fmt.Errorf("%w: key %q: %w", ErrUnavailable, keys[0], err)
 	for _, fn := range l.onError {
 		fn(err)
 	}
-	if l.failOpen {
-		return need, 0, 0, nil
+	return 0, 0, 0, err, true
+}
+
+// check panics on the misuse of a call to typ's method op: a zero typ, a nil
+// ctx or a negative n.
+func (l *limit) check(ctx context.Context, typ, op string, n int) {
+	switch {
+	case l == nil:
+		panic("redisrate: " + typ + " used without New" + typ)
+	case ctx == nil:
+		panic("redisrate: nil context")
+	case n < 0:
+		panic(fmt.Sprintf("redisrate: %s.%s(%d): n must be >= 0", typ, op, n))
 	}
-	return 0, 0, 0, err
 }
 
 // allowArgs decides the AllowN calls that need no round trip; done reports
 // whether it did.
 func (l *limit) allowArgs(n int) (done, ok bool, err error) {
 	switch {
-	case n < 0:
-		return true, false, fmt.Errorf("redisrate: AllowN(%d): n must not be negative", n)
 	case n == 0 || l.interval == 0:
 		return true, true, nil
 	case n > l.burst:
@@ -214,8 +253,6 @@ func (l *limit) waitArgs(ctx context.Context, n int) (maxWait int64, done bool, 
 	switch {
 	case ctx.Err() != nil:
 		return 0, true, context.Cause(ctx)
-	case n < 0:
-		return 0, true, fmt.Errorf("redisrate: WaitN(%d): n must not be negative", n)
 	case n == 0 || l.interval == 0:
 		return 0, true, nil
 	case n > l.burst:
@@ -235,30 +272,39 @@ func sleep(ctx context.Context, n int, ok bool, wait int64, err error) error {
 		return err
 	case !ok:
 		return fmt.Errorf("%w: WaitN(%d) would wait past the context's deadline", ErrRateExceeded, n)
-	case wait <= 0:
+	case gcra.Sleep(ctx, wait):
 		return nil
 	}
-	t := time.NewTimer(time.Duration(wait))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
+	return context.Cause(ctx)
 }
 
 // Rate is a rate limiter whose state is one Redis key, shared by every Rate
 // on that key in any process. It admits events at perSecond on average and
 // up to burst at once, deciding exactly as limiter.Rate would for one
 // process (see the package documentation). It is safe for concurrent use.
-// The zero value is not usable; create one with NewRate.
+// Create one with NewRate: a zero Rate panics on first use.
 type Rate struct {
 	l       *limit
-	keys    []string      // the key, as go-redis takes it
-	refused atomic.Int64  // Redis refuses every event before this clock time
-	local   atomic.Int64  // with Lease: tokens taken from Redis, not yet spent
-	fill    chan struct{} // with Lease: held while renewing the lease
+	keys    []string     // the key, as go-redis takes it
+	refused atomic.Int64 // Redis refuses every event before this clock time
+	local   atomic.Int64 // with Lease: tokens taken from Redis, not yet spent
+
+	// With Lease: the refill of the lease in flight, if any. Callers that
+	// find the lease short while one is in flight wait for its outcome
+	// instead of making round trips of their own, one after another.
+	mu     sync.Mutex
+	flight *refill // guarded by mu
+}
+
+// refill is one round trip that renews a Rate's lease, shared by every
+// caller that needs it.
+type refill struct {
+	done chan struct{} // closed when the fields below are set
+	// err is the failure of a round trip Redis could not answer (it matches
+	// ErrUnavailable), to which the waiters apply the failure policy at
+	// once; nil when the refill succeeded, was refused, or ended only
+	// because its caller's context did (then the waiters try again).
+	err error
 }
 
 // NewRate returns a limiter on key that admits perSecond events per second
@@ -276,11 +322,7 @@ func NewRate(client goredis.Scripter, key string, perSecond float64, burst int, 
 	if l.lease > burst {
 		panic(fmt.Sprintf("redisrate: %s: Lease(%d) must not exceed the burst", call, l.lease))
 	}
-	r := &Rate{l: l, keys: []string{key}}
-	if l.lease > 1 {
-		r.fill = make(chan struct{}, 1)
-	}
-	return r
+	return &Rate{l: l, keys: []string{key}}
 }
 
 // Allow reports whether one event may happen now, and if so records it; see
@@ -292,11 +334,13 @@ func (r *Rate) Allow(ctx context.Context) (bool, error) { return r.AllowN(ctx, 1
 // after a refusal until the time Redis said the next event could come (other
 // replicas can only push that time later, so this decides as Redis would). A
 // refusal changes nothing and returns a nil error. AllowN(ctx, 0) is true,
-// n > burst is always refused, and a negative n is an error. If Redis cannot
+// n > burst is always refused, and a negative n panics, as a nil ctx does
+// (the rule of package limiter). If Redis cannot
 // decide, AllowN follows the failure policy: fail closed (the default)
 // returns false and an error matching ErrUnavailable, fail open returns true
 // and nil. If ctx ends first, it returns false and context.Cause(ctx).
 func (r *Rate) AllowN(ctx context.Context, n int) (bool, error) {
+	r.l.check(ctx, "Rate", "AllowN", n)
 	if done, ok, err := r.l.allowArgs(n); done {
 		return ok, err
 	}
@@ -312,12 +356,14 @@ func (r *Rate) Wait(ctx context.Context) error { return r.WaitN(ctx, 1) }
 // already made on the key by any replica, then sleeps until their turn. It
 // returns an error matching ErrRateExceeded without waiting if n exceeds the
 // burst or the wait would end after ctx's deadline (or after about 13 days),
-// and an error if n is negative; WaitN(ctx, 0) only checks ctx. If ctx ends
+// and panics if n is negative or ctx nil; WaitN(ctx, 0) only checks ctx. If
+// ctx ends
 // while it sleeps, it returns context.Cause(ctx) and the reservation is
 // forfeited (never given back, which could let events bunch up beyond the
 // limit). Failures follow the policy as in AllowN: fail open returns nil at
 // once.
 func (r *Rate) WaitN(ctx context.Context, n int) error {
+	r.l.check(ctx, "Rate", "WaitN", n)
 	maxWait, done, err := r.l.waitArgs(ctx, n)
 	if done {
 		return err
@@ -329,29 +375,89 @@ func (r *Rate) WaitN(ctx context.Context, n int) error {
 // reserve takes n <= burst events, from the lease when it holds them, and
 // otherwise from Redis, waiting at most maxWait ns for them.
 func (r *Rate) reserve(ctx context.Context, n int, maxWait int64) (ok bool, wait int64, err error) {
-	if r.fill == nil {
-		got, wait, err := r.take(ctx, n, n, maxWait)
+	if r.l.lease <= 1 {
+		got, wait, err := r.take(ctx, r.l.deadline(), n, n, maxWait)
 		return got > 0, wait, err
 	}
-	for v := r.local.Load(); v >= int64(n); v = r.local.Load() {
-		if r.local.CompareAndSwap(v, v-int64(n)) {
+	if r.spend(n) {
+		return true, 0, nil
+	}
+	// Every wait and round trip below ends by the per-call bound.
+	deadline := r.l.deadline()
+	for {
+		r.mu.Lock()
+		if f := r.flight; f != nil {
+			r.mu.Unlock()
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return false, 0, context.Cause(ctx)
+			}
+			if f.err != nil { // Redis is unavailable: the policy decides, at once
+				if r.l.failOpen {
+					return true, 0, nil
+				}
+				return false, 0, f.err
+			}
+			if r.spend(n) {
+				return true, 0, nil
+			}
+			continue // the tokens went to others: renew the lease again
+		}
+		if r.spend(n) { // a refill ended between spend and Lock
+			r.mu.Unlock()
 			return true, 0, nil
 		}
+		f := &refill{done: make(chan struct{})}
+		r.flight = f
+		r.mu.Unlock()
+		ok, wait, err = r.renew(ctx, deadline, n, maxWait, f)
+		r.mu.Lock()
+		r.flight = nil
+		r.mu.Unlock()
+		close(f.done)
+		return ok, wait, err
 	}
-	select {
-	case r.fill <- struct{}{}:
-	case <-ctx.Done():
-		return false, 0, context.Cause(ctx)
+}
+
+// spend takes n tokens from the lease if it holds them.
+func (r *Rate) spend(n int) bool {
+	for v := r.local.Load(); v >= int64(n); v = r.local.Load() {
+		if r.local.CompareAndSwap(v, v-int64(n)) {
+			return true
+		}
 	}
-	defer func() { <-r.fill }()
-	// Only the holder of fill adds tokens, so none arrive while it works.
+	return false
+}
+
+// renew is the round trip of refill f: it takes the n events the caller
+// needs, less what the lease holds, plus enough to refill the lease, and
+// sets f.err if Redis could not answer.
+func (r *Rate) renew(ctx context.Context, deadline time.Time, n int, maxWait int64, f *refill) (ok bool, wait int64, err error) {
+	// Only a refill adds tokens and one runs at a time, so none arrive
+	// while it works; others may still spend what is left meanwhile.
 	v := int(r.local.Swap(0))
 	if v >= n {
 		r.local.Add(int64(v - n))
 		return true, 0, nil
 	}
 	need := n - v
-	got, wait, err := r.take(ctx, need, max(need, r.l.lease), maxWait)
+	if maxWait == 0 && r.l.clock() < r.refused.Load() {
+		r.local.Add(int64(v))
+		return false, 0, nil
+	}
+	got, wait, retry, err, down := r.l.run(ctx, deadline, r.keys, need, max(need, r.l.lease), maxWait)
+	if retry > 0 {
+		r.refused.Store(retry)
+	}
+	if down {
+		f.err = err
+		if r.l.failOpen { // the lease's v tokens and need more, taken at once
+			return true, 0, nil
+		}
+		r.local.Add(int64(v))
+		return false, 0, err
+	}
 	if got == 0 {
 		r.local.Add(int64(v))
 		return false, 0, err
@@ -362,11 +468,11 @@ func (r *Rate) reserve(ctx context.Context, n int, maxWait int64) (ok bool, wait
 
 // take takes events from Redis as limit.take does, unless it refused every
 // event until a time not reached yet.
-func (r *Rate) take(ctx context.Context, need, want int, maxWait int64) (got int, wait int64, err error) {
+func (r *Rate) take(ctx context.Context, deadline time.Time, need, want int, maxWait int64) (got int, wait int64, err error) {
 	if maxWait == 0 && r.l.clock() < r.refused.Load() {
 		return 0, 0, nil
 	}
-	got, wait, retry, err := r.l.take(ctx, r.keys, need, want, maxWait)
+	got, wait, retry, err := r.l.take(ctx, deadline, r.keys, need, want, maxWait)
 	if retry > 0 {
 		r.refused.Store(retry) // any value stored is true; the latest is the best guess
 	}
@@ -376,8 +482,8 @@ func (r *Rate) take(ctx context.Context, need, want int, maxWait int64) (got int
 // Keyed is a family of rate limiters in Redis, one per key (a user, an IP
 // address), each behaving as a Rate with the same perSecond and burst. Keys
 // live under a common prefix and expire once their bucket is full again, so
-// idle keys cost nothing. It is safe for concurrent use. The zero value is
-// not usable; create one with NewKeyed.
+// idle keys cost nothing. It is safe for concurrent use. Create one with
+// NewKeyed: a zero Keyed panics on first use.
 type Keyed struct {
 	l      *limit
 	prefix string
@@ -405,10 +511,11 @@ func (k *Keyed) Allow(ctx context.Context, key string) (bool, error) {
 // them; it behaves as Rate.AllowN, except that every call with 0 < n <= burst
 // is a round trip (Keyed keeps no state per key, refusals included).
 func (k *Keyed) AllowN(ctx context.Context, key string, n int) (bool, error) {
+	k.l.check(ctx, "Keyed", "AllowN", n)
 	if done, ok, err := k.l.allowArgs(n); done {
 		return ok, err
 	}
-	got, _, _, err := k.l.take(ctx, []string{k.prefix + key}, n, n, 0)
+	got, _, _, err := k.l.take(ctx, k.l.deadline(), []string{k.prefix + key}, n, n, 0)
 	return got > 0, err
 }
 
@@ -419,10 +526,11 @@ func (k *Keyed) Wait(ctx context.Context, key string) error { return k.WaitN(ctx
 // WaitN blocks until n events may happen for key, records them, and returns
 // nil; it behaves as Rate.WaitN.
 func (k *Keyed) WaitN(ctx context.Context, key string, n int) error {
+	k.l.check(ctx, "Keyed", "WaitN", n)
 	maxWait, done, err := k.l.waitArgs(ctx, n)
 	if done {
 		return err
 	}
-	got, wait, _, err := k.l.take(ctx, []string{k.prefix + key}, n, n, maxWait)
+	got, wait, _, err := k.l.take(ctx, k.l.deadline(), []string{k.prefix + key}, n, n, maxWait)
 	return sleep(ctx, n, got > 0, wait, err)
 }
