@@ -23,7 +23,7 @@
 // goroutine count, new in Go 1.26) are reported as -1, never as an error.
 //
 // Misuse follows the library's rule: invalid options panic at once naming
-// the option and value ("monitor: Window(0): d must be positive"), a nil
+// the option and value ("monitor: Window(0s): d must be positive"), a nil
 // context panics with "monitor: nil context", and a Monitor not made by
 // Start panics on first use with "monitor: Monitor used without Start".
 package monitor
