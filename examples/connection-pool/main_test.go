@@ -40,7 +40,9 @@ func TestRun(t *testing.T) {
 
 	// Close with a deadline reported the connection still in use.
 	require.ErrorIs(t, rep.closeErr, context.DeadlineExceeded)
-	assert.Contains(t, rep.closeErr.Error(), "1 resources still out (1 in use")
+	// (A create still in flight, its dial cut short by Close, may be
+	// counted as out too on a busy machine.)
+	assert.Contains(t, rep.closeErr.Error(), "resources still out (1 in use")
 	assert.NoError(t, rep.finalClose)
 	assert.Contains(t, out.String(), "burst 2: 200 ok in all, 0 failed")
 }
