@@ -237,10 +237,12 @@ func IsFailure(fn func(error) bool) Option {
 }
 
 // OnStateChange registers fn to be called once for every state transition,
-// in the order the transitions happened. fn is never called while the
-// breaker holds a lock, so it may call the breaker's methods; it may run on
-// the goroutine of a later transition rather than the one that caused it,
-// and calls to fn never overlap. It panics if fn is nil.
+// in the order the transitions happened, as they happen: the change from
+// Open to HalfOpen is reported when the open time ends, from the goroutine
+// of the breaker's timer. fn is never called while the breaker holds a
+// lock, so it may call the breaker's methods; it may run on the goroutine
+// of a later transition rather than the one that caused it, and calls to fn
+// never overlap. It panics if fn is nil.
 func OnStateChange(fn func(from, to State)) Option {
 	if fn == nil {
 		panic("breaker: OnStateChange(nil): fn must not be nil")
