@@ -43,7 +43,7 @@ type transport struct {
 // for the next probe or gives up, instead of hammering it.
 func Transport(base http.RoundTripper, b *Breaker, opts ...TransportOption) http.RoundTripper {
 	if b == nil {
-		panic("breaker: Transport: nil *Breaker")
+		panic("breaker: Transport(base, nil): b must not be nil")
 	}
 	if base == nil {
 		base = http.DefaultTransport

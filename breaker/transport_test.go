@@ -145,7 +145,7 @@ func TestTransportCanceledIgnored(t *testing.T) {
 }
 
 func TestTransportNilDefaults(t *testing.T) {
-	assert.PanicsWithValue(t, "breaker: Transport: nil *Breaker", func() { breaker.Transport(nil, nil) })
+	assert.PanicsWithValue(t, "breaker: Transport(base, nil): b must not be nil", func() { breaker.Transport(nil, nil) })
 	assert.PanicsWithValue(t, "breaker: ClassifyResponse(nil): fn must not be nil", func() { breaker.ClassifyResponse(nil) })
 
 	// A nil base is http.DefaultTransport; an open breaker never reaches it.

@@ -70,7 +70,7 @@ func TestNewPanics(t *testing.T) {
 		{"Get nil fn", func() { _, _ = retry.Get[int](context.Background(), retry.New(), nil) }, "retry: nil function"},
 		{"Get nil policy", func() { _, _ = retry.Get(context.Background(), nil, okInt) }, "retry: nil Policy"},
 		{"Get nil ctx", func() { _, _ = retry.Get(nilCtx, retry.New(), okInt) }, "retry: nil context"},
-		{"Transport nil policy", func() { retry.Transport(nil, nil) }, "retry: Transport called with a nil Policy"},
+		{"Transport nil policy", func() { retry.Transport(nil, nil) }, "retry: Transport(base, nil): p must not be nil"},
 		{"Idempotent", func() { retry.Idempotent(nil) }, "retry: Idempotent(nil): fn must not be nil"},
 		{"RetryResponse", func() { retry.RetryResponse(nil) }, "retry: RetryResponse(nil): fn must not be nil"},
 	}

@@ -56,7 +56,7 @@ func RetryResponse(fn func(*http.Response) bool) TransportOption {
 // Transport panics if p is nil.
 func Transport(base http.RoundTripper, p *Policy, opts ...TransportOption) http.RoundTripper {
 	if p == nil {
-		panic("retry: Transport called with a nil Policy")
+		panic("retry: Transport(base, nil): p must not be nil")
 	}
 	if base == nil {
 		base = http.DefaultTransport
