@@ -342,7 +342,7 @@ func SubmitFunc[T any](ctx context.Context, ex *Executor, fn func(ctx context.Co
 	}
 	f := &Future[T]{fn: fn}
 	f.c.ex = ex
-	f.c.done = make(chan struct{})
+	f.c.wg.Add(1)
 	if err := ex.submit(ctx, execTask{fut: f, prio: priorityOf(ctx)}); err != nil {
 		return nil, err
 	}
@@ -671,6 +671,23 @@ type execWorker struct {
 	armed bool          // the timer is running or fired and unread
 	used  bool          // ran a task since the timer was last armed
 	idle  bool          // in ex.idlers; guarded by ex.mu
+
+	// ctx is the context of the worker's Future tasks, made on first use
+	// and again after a Cancel has cancelled it: one per worker rather than
+	// one per task (BenchmarkExecutorFuture).
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
+
+// context returns the worker's context for a Future task.
+func (w *execWorker) context() (context.Context, context.CancelCauseFunc) {
+	if w.ctx == nil || w.ctx.Err() != nil {
+		if w.cancel != nil {
+			w.cancel(nil)
+		}
+		w.ctx, w.cancel = context.WithCancelCause(w.ex.ctx)
+	}
+	return w.ctx, w.cancel
 }
 
 // loop runs t, then the tasks the Executor gives the worker, until it is
@@ -695,13 +712,14 @@ func (w *execWorker) loop(t execTask) {
 		if ex.closed || ex.workers > ex.limit {
 			ex.workers--
 			ex.unlock()
-			w.stopTimer()
+			w.release()
 			return
 		}
 		w.idle = true
 		ex.idlers = append(ex.idlers, w)
 		ex.unlock()
 		if t, ok = w.wait(); !ok {
+			w.release()
 			return
 		}
 	}
@@ -746,7 +764,7 @@ func (w *execWorker) run(t *execTask) (err error, pe *PanicError) {
 		}
 	}()
 	if t.fut != nil {
-		err = t.fut.call(w.ex.ctx)
+		err = t.fut.call(w)
 	} else {
 		err = t.fn(w.ex.ctx)
 	}
@@ -763,7 +781,7 @@ func (w *execWorker) goexit(t *execTask, pe *PanicError) {
 	ex.workers--
 	ex.fillLocked()
 	ex.unlock()
-	w.stopTimer()
+	w.release()
 }
 
 // wait waits, idle, for a task. It returns false when the worker should
@@ -809,10 +827,14 @@ func (w *execWorker) wait() (execTask, bool) {
 	}
 }
 
-// stopTimer stops the idle timer of a worker that exits.
-func (w *execWorker) stopTimer() {
+// release stops the idle timer of a worker that exits, and releases its
+// context.
+func (w *execWorker) release() {
 	if w.timer != nil {
 		w.timer.Stop()
+	}
+	if w.cancel != nil {
+		w.cancel(nil)
 	}
 }
 
@@ -874,26 +896,53 @@ var errFutureCancelled = fmt.Errorf("group: Future cancelled before its task ran
 // futureCore is the part of a Future that does not depend on its type.
 type futureCore struct {
 	ex    *Executor
-	done  chan struct{} // closed once err (and the value) are set
-	err   error
+	err   error      // set before finished
 	state int        // guarded by ex.mu
 	level *execLevel // the ring it is queued in; guarded by ex.mu
 
-	mu        sync.Mutex // guards the fields below
-	cancel    context.CancelCauseFunc
-	cancelled bool
+	finished atomic.Bool    // err (and the value) are set
+	wg       sync.WaitGroup // done once finished: Wait without a channel
+
+	mu        sync.Mutex              // guards the fields below
+	ch        chan struct{}           // made on demand; closed once finished
+	closed    bool                    // finished, seen under mu
+	cancel    context.CancelCauseFunc // the running worker's, while it runs the task
+	cancelled bool                    // Cancel was called
 }
 
 // execFuture is what the queue holds of a Future.
 type execFuture interface {
 	core() *futureCore
-	call(ctx context.Context) error // runs the task, storing its value
+	call(w *execWorker) error // runs the task on w, storing its value
 }
 
 // finish settles the future with err. Its state is the caller's business.
 func (c *futureCore) finish(err error) {
 	c.err = err
-	close(c.done)
+	c.finished.Store(true)
+	c.mu.Lock()
+	c.closed = true
+	c.cancel = nil // the worker moves on: Cancel must not reach its next task
+	if c.ch != nil {
+		close(c.ch)
+	}
+	c.mu.Unlock()
+	c.wg.Done()
+}
+
+// done returns a channel closed once c is finished, making it on first use:
+// a Future waited for with a context that is never done needs none
+// (BenchmarkExecutorFuture).
+func (c *futureCore) done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+		if c.closed {
+			close(c.ch)
+		}
+	}
+	return c.ch
 }
 
 // A Future is the pending result of a task submitted with SubmitFunc.
@@ -906,9 +955,10 @@ type Future[T any] struct {
 
 func (f *Future[T]) core() *futureCore { return &f.c }
 
-func (f *Future[T]) call(parent context.Context) error {
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
+// call runs the task with the worker's cancellable context, which Cancel
+// reaches through f.c.cancel while the task runs.
+func (f *Future[T]) call(w *execWorker) error {
+	ctx, cancel := w.context()
 	f.c.mu.Lock()
 	f.c.cancel = cancel
 	cancelled := f.c.cancelled
@@ -932,26 +982,32 @@ func (f *Future[T]) Wait(ctx context.Context) (T, error) {
 	if ctx == nil {
 		panic("group: nil context")
 	}
-	if f.c.done == nil {
+	if f.c.ex == nil {
 		panic("group: Future used without SubmitFunc")
 	}
-	select {
-	case <-f.c.done:
-		return f.val, f.c.err
-	default:
+	if !f.c.finished.Load() {
+		if d := ctx.Done(); d == nil {
+			f.c.wg.Wait()
+		} else {
+			select {
+			case <-f.c.done():
+			case <-d:
+				var zero T
+				return zero, context.Cause(ctx)
+			}
+		}
 	}
-	select {
-	case <-f.c.done:
-		return f.val, f.c.err
-	case <-ctx.Done():
-		var zero T
-		return zero, context.Cause(ctx)
-	}
+	return f.val, f.c.err
 }
 
 // Done returns a channel that is closed once the task has ended, or has been
 // cancelled or dropped before it ran: then Wait returns at once.
-func (f *Future[T]) Done() <-chan struct{} { return f.c.done }
+func (f *Future[T]) Done() <-chan struct{} {
+	if f.c.ex == nil {
+		panic("group: Future used without SubmitFunc")
+	}
+	return f.c.done()
+}
 
 // Cancel cancels the task. A queued task leaves the queue at once and never
 // runs; Wait then returns an error matching context.Canceled. A running
@@ -973,11 +1029,10 @@ func (f *Future[T]) Cancel() {
 	}
 	ex.mu.Unlock()
 	f.c.mu.Lock()
+	defer f.c.mu.Unlock()
 	f.c.cancelled = true
-	cancel := f.c.cancel
-	f.c.mu.Unlock()
-	if cancel != nil {
-		cancel(context.Canceled)
+	if f.c.cancel != nil { // running: under mu, so not the worker's next task
+		f.c.cancel(context.Canceled)
 	}
 }
 

@@ -1,7 +1,6 @@
 package group
 
 import (
-	"context"
 	"math"
 	"math/big"
 	"testing"
@@ -13,8 +12,8 @@ type fakeFuture struct {
 	id int
 }
 
-func (f *fakeFuture) core() *futureCore          { return &f.c }
-func (f *fakeFuture) call(context.Context) error { return nil }
+func (f *fakeFuture) core() *futureCore      { return &f.c }
+func (f *fakeFuture) call(*execWorker) error { return nil }
 
 // modelTask is a task in the reference model of execQueue.
 type modelTask struct {

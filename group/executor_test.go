@@ -364,12 +364,12 @@ func TestExecutorNoStarvation(t *testing.T) {
 		runtime.Gosched()
 	}
 	lowDone := make(chan struct{})
+	before := highRan.Load()
 	require.NoError(t, ex.Submit(context.Background(), func(context.Context) error {
 		lowAfter.Store(highRan.Load())
 		close(lowDone)
 		return nil
 	}))
-	before := highRan.Load()
 	<-lowDone
 	close(stop)
 	shutdown(t, ex)

@@ -2,7 +2,6 @@ package compare
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
