@@ -36,8 +36,8 @@ func defaultMaxSize() int { return max(4, runtime.GOMAXPROCS(0)) }
 
 // MaxSize bounds the number of resources the pool holds at once: idle, in
 // use, being created and being destroyed, all counted. Acquire waits while
-// the bound is reached. The default is GOMAXPROCS or 4, whichever is larger.
-// MaxSize panics if n is less than 1.
+// the bound is reached. The default is the largest of 4, GOMAXPROCS and
+// MinIdle. MaxSize panics if n is less than 1.
 func MaxSize(n int) Option {
 	if n < 1 {
 		panic(fmt.Sprintf("pool: MaxSize(%d): n must be at least 1", n))
