@@ -77,6 +77,33 @@ func ExampleAfter() {
 	// retry: 1 attempt failed, last: 429 Too Many Requests
 }
 
+// busyError is a refusal that says how long to wait, as a circuit
+// breaker's or a rate limiter's does.
+type busyError struct{ wait time.Duration }
+
+func (e busyError) Error() string             { return "busy" }
+func (e busyError) RetryAfter() time.Duration { return e.wait }
+
+func ExampleAfter_retryAfterMethod() {
+	// An error with a RetryAfter method asks for its delay as After does,
+	// so a retry waits for an open breaker's next probe instead of
+	// hammering it.
+	p := retry.New(retry.Constant(time.Millisecond), retry.OnRetry(func(e retry.Event) {
+		fmt.Println("try", e.Attempt, "failed:", e.Err, "- next in", e.Delay, "asked:", e.After)
+	}))
+	tries := 0
+	err := p.Do(context.Background(), func(context.Context) error {
+		if tries++; tries == 1 {
+			return busyError{wait: 20 * time.Millisecond}
+		}
+		return nil
+	})
+	fmt.Println(err, tries)
+	// Output:
+	// try 1 failed: busy - next in 20ms asked: true
+	// <nil> 2
+}
+
 func ExamplePolicy_Delays() {
 	p := retry.New(retry.Attempts(6), retry.Exponential(100*time.Millisecond, time.Second), retry.NoJitter())
 	fmt.Println(slices.Collect(p.Delays()))
