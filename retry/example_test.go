@@ -94,13 +94,13 @@ func ExampleAfter_retryAfterMethod() {
 	tries := 0
 	err := p.Do(context.Background(), func(context.Context) error {
 		if tries++; tries == 1 {
-			return busyError{wait: 20 * time.Millisecond}
+			return busyError{wait: 2 * time.Millisecond}
 		}
 		return nil
 	})
 	fmt.Println(err, tries)
 	// Output:
-	// try 1 failed: busy - next in 20ms asked: true
+	// try 1 failed: busy - next in 2ms asked: true
 	// <nil> 2
 }
 
