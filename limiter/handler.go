@@ -358,17 +358,16 @@ func (h *handler) rateFields(hd http.Header, d Decision, T int64) {
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, ceilSeconds(next), 10)
 	}
-	addField(hd, keyRateLimit, []string{string(b)})
-	addField(hd, keyRateLimitPolicy, h.policyFor(d.Limit, T))
-}
-
-// addField adds the one-element v to the field key, keeping the values an
-// outer Handler set (each names its own policy).
-func addField(hd http.Header, key string, v []string) {
-	if old := hd[key]; len(old) > 0 {
+	v, p := []string{string(b)}, h.policyFor(d.Limit, T)
+	if old := hd[keyRateLimit]; len(old) > 0 {
+		// An outer Handler's fields (each names its own policy): keep them.
 		v = append(old[:len(old):len(old)], v[0])
+		if oldp := hd[keyRateLimitPolicy]; len(oldp) > 0 {
+			p = append(oldp[:len(oldp):len(oldp)], p[0])
+		}
 	}
-	hd[key] = v
+	hd[keyRateLimit] = v
+	hd[keyRateLimitPolicy] = p
 }
 
 // policyFor returns the RateLimit-Policy value for a limiter with the burst
