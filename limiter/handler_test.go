@@ -317,3 +317,24 @@ func TestHandlerErrorsAreDistinct(t *testing.T) {
 	assert.False(t, errors.Is(limiter.ErrOverloaded, limiter.ErrRateExceeded))
 	assert.Equal(t, "limiter: overloaded", limiter.ErrOverloaded.Error())
 }
+
+// TestHandlerOverTheWire checks the fields as a client receives them from
+// a real server, twice, so that the shared values survive a response.
+func TestHandlerOverTheWire(t *testing.T) {
+	keyed := limiter.NewKeyed(func(netip.Addr) *limiter.Rate { return limiter.NewRate(0.5, 2) })
+	srv := httptest.NewServer(limiter.Handler(okHandler, limiter.PerKey(keyed, limiter.ClientIP())))
+	defer srv.Close()
+	var got []string
+	for range 3 {
+		resp, err := srv.Client().Get(srv.URL)
+		require.NoError(t, err)
+		resp.Body.Close()
+		got = append(got, fmt.Sprintf("%d %s %s %s", resp.StatusCode, resp.Header.Get("RateLimit"),
+			resp.Header.Get("RateLimit-Policy"), resp.Header.Get("Retry-After")))
+	}
+	assert.Equal(t, []string{
+		`200 "default";r=1;t=2 "default";q=2;w=4 `,
+		`200 "default";r=0;t=2 "default";q=2;w=4 `,
+		`429 "default";r=0;t=2 "default";q=2;w=4 2`,
+	}, got)
+}
