@@ -2,6 +2,9 @@ package weftgrpc
 
 import (
 	"context"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,4 +139,26 @@ func TestSuccessPathAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("refusals: %v allocs, want 0", n)
 	}
+}
+
+// FuzzPushback checks pushback against strconv: a valid pushback is a
+// non-negative decimal count of milliseconds that fits a time.Duration.
+func FuzzPushback(f *testing.F) {
+	for _, s := range []string{"0", "1", "-1", "250", " 7", "x", "", "9223372036854", "1e3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, present, valid := pushback(metadata.MD{PushbackKey: {s}})
+		if !present {
+			t.Fatal("a pushback that is there is not present")
+		}
+		ms, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		want := err == nil && ms >= 0 && ms <= int64(math.MaxInt64/int64(time.Millisecond))
+		if valid != want {
+			t.Fatalf("pushback(%q) valid = %v, want %v", s, valid, want)
+		}
+		if valid && d != time.Duration(ms)*time.Millisecond || !valid && d != 0 {
+			t.Fatalf("pushback(%q) = %v", s, d)
+		}
+	})
 }
