@@ -58,24 +58,34 @@ func (e *NotStartedError) Unwrap() error { return e.Cause }
 // The error and panic policy, the rules for nested work and what a Group
 // costs are in the package documentation.
 type Group struct {
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	cfg     config
-	tasks   chan task      // with a limit: Go hands tasks to idle workers
-	wg      sync.WaitGroup // tasks started, or being handed over by Go, and not ended
-	workers sync.WaitGroup // worker goroutines (with a limit)
-	nworker atomic.Int32   // workers started (at most cfg.limit)
-	waited  atomic.Bool    // Wait has returned: Go panics
-	closed  sync.Once      // closes tasks
+	// Set by New, then only read (waited is written once, by Wait).
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	tasks  chan task   // with a limit: Go hands tasks to idle workers
+	limit  int32       // Limit's n, or 0
+	labels bool        // Name was given: label the goroutines
+	waited atomic.Bool // Wait has returned: Go panics
 
-	started, ended, failed, skipped atomic.Int64
-	pol                             policy.Policy
+	// Written only when a task fails, and by a limited group's first Go
+	// calls; between the fields above and below, so that the counters every
+	// Go call and task write never share a cache line with what they read.
+	pol     policy.Policy
+	failed  atomic.Int64
+	skipped atomic.Int64   // tasks not started
+	nworker atomic.Int32   // workers started (at most limit)
+	workers sync.WaitGroup // worker goroutines (with a limit)
+
+	// Written by every Go call and task.
+	wg      sync.WaitGroup // tasks started, or being handed over by Go, and not ended
+	started atomic.Int64
+	ended   atomic.Int64
 }
 
-// A task is a function with the name GoNamed gave it.
+// A task is a function with the name GoNamed gave it, if any: a pointer, so
+// that the closure of each task's goroutine stays small (GroupGoWait).
 type task struct {
 	fn   func(context.Context) error
-	name string
+	name *string
 }
 
 // Stats is a snapshot of a group's counters.
@@ -103,15 +113,18 @@ func (g *Group) init(ctx context.Context, opts []Option) {
 	if ctx == nil {
 		panic("group: nil context")
 	}
-	for _, o := range opts {
-		o(&g.cfg) // not newConfig: its config would escape, one more allocation
-	}
-	if g.cfg.name != "" {
-		ctx = pprof.WithLabels(ctx, pprof.Labels("group", g.cfg.name))
+	var keepGoing, panicAsError bool
+	if len(opts) > 0 { // newConfig allocates: the options may keep a pointer
+		cfg := newConfig(opts)
+		keepGoing, panicAsError, g.limit = cfg.keepGoing, cfg.panicAsError, int32(cfg.limit)
+		if cfg.name != "" {
+			g.labels = true
+			ctx = pprof.WithLabels(ctx, pprof.Labels("group", cfg.name))
+		}
 	}
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
-	g.pol.Init(g.ctx, g.cancel, policy.Options{KeepGoing: g.cfg.keepGoing, PanicAsError: g.cfg.panicAsError}, 0)
-	if g.cfg.limit > 0 {
+	g.pol.Init(g.ctx, g.cancel, policy.Options{KeepGoing: keepGoing, PanicAsError: panicAsError}, 0)
+	if g.limit > 0 {
 		g.tasks = make(chan task)
 	}
 }
@@ -136,7 +149,11 @@ func (g *Group) Go(fn func(ctx context.Context) error) {
 //
 // and errors.Is and errors.As still reach the task's own error.
 func (g *Group) GoNamed(name string, fn func(ctx context.Context) error) {
-	g.start(task{fn: fn, name: name}, true, "GoNamed")
+	t := task{fn: fn}
+	if name != "" {
+		t.name = &name
+	}
+	g.start(t, true, "GoNamed")
 }
 
 // TryGo runs fn in a new goroutine like Go, unless that would block: it
@@ -158,10 +175,10 @@ func (g *Group) start(t task, block bool, op string) bool {
 	if g.ctx == nil {
 		panic("group: Group used without New")
 	}
-	if g.waited.Load() {
-		panic("group: " + op + " called after Wait returned")
-	}
-	if g.ctx.Err() != nil {
+	if g.ctx.Err() != nil { // Wait has returned, or the context ended
+		if g.waited.Load() {
+			panic("group: " + op + " called after Wait returned")
+		}
 		if block {
 			g.notStarted()
 		}
@@ -179,7 +196,7 @@ func (g *Group) start(t task, block bool, op string) bool {
 		return true
 	default:
 	}
-	if g.nworker.Add(1) <= int32(g.cfg.limit) {
+	if g.nworker.Add(1) <= g.limit {
 		g.started.Add(1)
 		g.workers.Add(1)
 		go g.worker(t)
@@ -208,7 +225,7 @@ func (g *Group) notStarted() {
 
 // run runs one task in its own goroutine (no limit).
 func (g *Group) run(t task) {
-	if g.cfg.name != "" {
+	if g.labels {
 		pprof.SetGoroutineLabels(g.ctx)
 	}
 	var r *panics.Recovered
@@ -219,7 +236,7 @@ func (g *Group) run(t task) {
 
 // worker runs t, then the tasks Go hands it, until Wait closes tasks.
 func (g *Group) worker(t task) {
-	if g.cfg.name != "" {
+	if g.labels {
 		pprof.SetGoroutineLabels(g.ctx)
 	}
 	var r *panics.Recovered
@@ -245,13 +262,18 @@ func (g *Group) worker(t task) {
 
 // end records how a task ended: with err, or with r when it panicked or
 // called runtime.Goexit; both are nil when it succeeded.
-func (g *Group) end(name string, err error, r *panics.Recovered) {
-	if r != nil {
+func (g *Group) end(name *string, err error, r *panics.Recovered) {
+	if r != nil || err != nil {
 		g.failed.Add(1)
-		g.pol.Panic(newPanicError(r), policy.Task(name))
-	} else if err != nil {
-		g.failed.Add(1)
-		g.pol.Fail(err, policy.Task(name))
+		n := policy.Name{}
+		if name != nil {
+			n = policy.Task(*name)
+		}
+		if r != nil {
+			g.pol.Panic(newPanicError(r), n)
+		} else {
+			g.pol.Fail(err, n)
+		}
 	}
 	g.ended.Add(1)
 	g.wg.Done()
@@ -273,11 +295,12 @@ func (g *Group) Wait() error {
 		panic("group: Group used without New")
 	}
 	g.wg.Wait()
-	g.waited.Store(true) // no task runs that could call Go
-	if g.tasks != nil {
-		g.closed.Do(func() { close(g.tasks) })
-		g.workers.Wait()
+	// No task runs that could call Go: from now on Go panics, and the
+	// workers end.
+	if g.waited.CompareAndSwap(false, true) && g.tasks != nil {
+		close(g.tasks)
 	}
+	g.workers.Wait()
 	var notStarted error
 	if n := g.skipped.Load(); n > 0 {
 		notStarted = &NotStartedError{N: int(n), Cause: context.Cause(g.ctx)}

@@ -202,6 +202,12 @@ func (p *Policy) Cause() { p.reportCause(-1) }
 func (p *Policy) reportCause(i int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.opts.Indexed && i >= 0 && p.causeAt > i {
+		// By index: the cause goes to the first index that echoes it,
+		// whichever echoed first in time.
+		p.errs[i], p.errs[p.causeAt], p.causeAt = p.errs[p.causeAt], nil, i
+		return
+	}
 	if p.causeSeen {
 		return
 	}
