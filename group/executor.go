@@ -1024,6 +1024,7 @@ func (f *Future[T]) Cancel() {
 		ex.queue.remove(&f.c)
 		ex.counts.cancelled++
 		f.c.finish(errFutureCancelled)
+		ex.admitLocked() // the room it leaves goes to a blocked Submit
 		ex.unlock()
 		return
 	}

@@ -764,3 +764,63 @@ func stress(t *testing.T, rng *rand.Rand) {
 		assert.NoError(t, err)
 	}
 }
+
+func TestFutureCancelAdmitsWaiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ex := group.NewExecutor(context.Background(), group.Limit(1), group.Queue(1))
+		g := newGate()
+		require.NoError(t, ex.Submit(context.Background(), g.task))
+		f, err := group.SubmitFunc(context.Background(), ex, func(context.Context) (int, error) { return 1, nil })
+		require.NoError(t, err)
+		errc := make(chan error)
+		go func() { errc <- ex.Submit(context.Background(), g.task) }()
+		synctest.Wait()
+		assert.Equal(t, 1, ex.Stats().Waiting)
+		f.Cancel() // its room goes to the waiting Submit at once
+		require.NoError(t, <-errc)
+		st := ex.Stats()
+		assert.Equal(t, 1, st.Queued)
+		assert.Zero(t, st.Waiting)
+		close(g.release)
+		shutdown(t, ex)
+		assert.Equal(t, uint64(2), ex.Stats().Completed)
+	})
+}
+
+func TestExecutorSetLimitAdmitsWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ex := group.NewExecutor(context.Background(), group.Limit(1), group.Queue(0))
+		g := newGate()
+		require.NoError(t, ex.Submit(context.Background(), g.task))
+		errc := make(chan error, 2)
+		for range 2 {
+			go func() { errc <- ex.Submit(context.Background(), g.task) }()
+		}
+		synctest.Wait()
+		assert.Equal(t, 2, ex.Stats().Waiting)
+		ex.SetLimit(3) // both start
+		require.NoError(t, <-errc)
+		require.NoError(t, <-errc)
+		synctest.Wait()
+		assert.Equal(t, int64(3), g.in.Load())
+		close(g.release)
+		shutdown(t, ex)
+	})
+}
+
+func TestExecutorConcurrentShutdown(t *testing.T) {
+	ex := group.NewExecutor(context.Background(), group.Limit(2))
+	g := newGate()
+	for range 4 {
+		require.NoError(t, ex.Submit(context.Background(), g.task))
+	}
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() { errs <- ex.Shutdown(context.Background()) }()
+	}
+	close(g.release)
+	for range 3 {
+		require.NoError(t, <-errs)
+	}
+	assert.Equal(t, uint64(4), ex.Stats().Completed)
+}

@@ -278,6 +278,26 @@ func BenchmarkExecutorTrySubmitFull(b *testing.B) {
 	}
 }
 
+// BenchmarkExecutorTrySubmitFullParallel is BenchmarkExecutorTrySubmitFull
+// from GOMAXPROCS goroutines at once, as when every request handler of a
+// service sheds load at the same moment.
+func BenchmarkExecutorTrySubmitFullParallel(b *testing.B) {
+	for _, impl := range rejectImpls {
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			r := impl.new()
+			defer r.stop()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if !r.try() {
+						panic("accepted a task while full")
+					}
+				}
+			})
+		})
+	}
+}
+
 // TestExecutorTrySubmitFullAgree checks that every full pool refuses.
 func TestExecutorTrySubmitFullAgree(t *testing.T) {
 	for _, impl := range rejectImpls {
