@@ -66,9 +66,7 @@ type Group struct {
 	labels bool        // Name was given: label the goroutines
 	waited atomic.Bool // Wait has returned: Go panics
 
-	// Written only when a task fails, and by a limited group's first Go
-	// calls; between the fields above and below, so that the counters every
-	// Go call and task write never share a cache line with what they read.
+	// Written when a task fails, and by a limited group's first Go calls.
 	pol     policy.Policy
 	failed  atomic.Int64
 	skipped atomic.Int64   // tasks not started
