@@ -54,6 +54,14 @@ type pushback time.Duration
 func (p pushback) Error() string             { return fmt.Sprintf("busy for %v", time.Duration(p)) }
 func (p pushback) RetryAfter() time.Duration { return time.Duration(p) }
 
+// wrappingPushback asks for a delay and wraps another error.
+type wrappingPushback struct {
+	pushback
+	err error
+}
+
+func (w wrappingPushback) Unwrap() error { return w.err }
+
 // TestRetryAfterMethod checks that an error with a RetryAfter method asks
 // for its delay as After does, wrapped or not, capped by CapAfter, and that
 // a delay of zero or less asks for nothing.
@@ -73,6 +81,9 @@ func TestRetryAfterMethod(t *testing.T) {
 		{"negative asks nothing", nil, pushback(-s), s, false},
 		{"After wins when outer", nil, retry.After(2*s, pushback(5*s)), 2 * s, true},
 		{"permanent inside stops", nil, fmt.Errorf("%w: %w", pushback(5*s), retry.Permanent(errFatal)), 0, false},
+		{"permanent under a delayer stops", nil, wrappingPushback{pushback(5 * s), retry.Permanent(errFatal)}, 0, false},
+		{"delayer under a delayer: the outer asks", nil, wrappingPushback{pushback(2 * s), pushback(5 * s)}, 2 * s, true},
+		{"delayer under a zero delayer asks", nil, wrappingPushback{pushback(0), pushback(5 * s)}, 5 * s, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

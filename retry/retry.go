@@ -79,11 +79,8 @@ func New(opts ...Option) *Policy {
 // with zero delays. Do panics with "retry: nil context" or "retry: nil
 // function" if ctx or fn is nil.
 func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
-	if ctx == nil {
-		panic("retry: nil context")
-	}
-	if fn == nil {
-		panic("retry: nil function")
+	if ctx == nil || fn == nil {
+		panicNil(ctx)
 	}
 	var start time.Time
 	if p.maxElapsed > 0 {
@@ -104,13 +101,11 @@ func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
 // nil context", "retry: nil Policy" or "retry: nil function" if ctx, p or fn
 // is nil.
 func Get[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
-	switch {
-	case ctx == nil:
-		panic("retry: nil context")
-	case p == nil:
-		panic("retry: nil Policy")
-	case fn == nil:
-		panic("retry: nil function")
+	if ctx == nil || p == nil || fn == nil {
+		if p == nil && ctx != nil {
+			panic("retry: nil Policy")
+		}
+		panicNil(ctx)
 	}
 	var start time.Time
 	if p.maxElapsed > 0 {
@@ -134,6 +129,14 @@ func Get[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, err
 		return zero, err
 	}
 	return out, nil
+}
+
+// panicNil panics for a nil ctx, or else for a nil function.
+func panicNil(ctx context.Context) {
+	if ctx == nil {
+		panic("retry: nil context")
+	}
+	panic("retry: nil function")
 }
 
 // retry runs the tries after the first, which failed with err.
