@@ -217,15 +217,21 @@ func TestNoAllocs(t *testing.T) {
 	_, _ = sink, s
 }
 
+// BenchmarkOverloaded is the cost of the signal a server reads for every
+// request (the benchmark itself may well overload the process: both
+// answers cost the same).
 func BenchmarkOverloaded(b *testing.B) {
 	m := Start(b.Context())
 	defer m.Stop()
+	var overloaded atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
+		n := int64(0)
 		for pb.Next() {
 			if m.Overloaded() {
-				b.Error("overloaded")
+				n++
 			}
 		}
+		overloaded.Add(n)
 	})
 }
 
