@@ -8,10 +8,14 @@
 // request's latency, until most responses come too late to be of use. With
 // shedding, an Adaptive concurrency limit (the gradient algorithm) keeps
 // only as many requests running as the CPUs serve without queueing, a
-// request waits at most a few service times for a slot, and while the
+// request waits at most two service times for a slot, and while the
 // scheduler lag the monitor measures is high everything is refused at once
-// with 503 and Retry-After: the requests that are served stay near their
-// unloaded latency, and the rest learn at once to come back later.
+// with 503 and Retry-After: the requests that are served stay within a
+// small multiple of their unloaded latency, and the rest learn at once to
+// come back later.
+//
+// The load comes from the same process, so on a busy host the figures
+// move from run to run; the contrast between the runs does not.
 //
 //	go run ./examples/overload
 package main
