@@ -344,7 +344,7 @@ func defaultReject(w http.ResponseWriter, _ *http.Request, rej Rejection) {
 func (h *handler) rateFields(hd http.Header, d Decision, T int64) {
 	var buf [48]byte
 	b := append(buf[:0], h.rlPrefix...)
-	b = strconv.AppendInt(b, int64(d.Remaining), 10)
+	b = appendSFInt(b, int64(d.Remaining))
 	if T > 0 {
 		// t: the time until Remaining grows. On a refusal that is the
 		// wait for the next event; otherwise Remaining = ⌊(burst·T −
@@ -356,7 +356,7 @@ func (h *handler) rateFields(hd http.Header, d Decision, T int64) {
 			next = time.Duration(T - x%T)
 		}
 		b = append(b, ";t="...)
-		b = strconv.AppendInt(b, ceilSeconds(next), 10)
+		b = appendSFInt(b, ceilSeconds(next))
 	}
 	v, p := []string{string(b)}, h.policyFor(d.Limit, T)
 	if old := hd[keyRateLimit]; len(old) > 0 {
@@ -378,14 +378,22 @@ func (h *handler) policyFor(limit int, T int64) []string {
 	}
 	b := append([]byte(nil), h.rlPrefix[:len(h.rlPrefix)-2]...) // `"name";`
 	b = append(b, "q="...)
-	b = strconv.AppendInt(b, int64(limit), 10)
+	b = appendSFInt(b, int64(limit))
 	if T > 0 {
 		b = append(b, ";w="...)
-		b = strconv.AppendInt(b, ceilSeconds(time.Duration(int64(limit)*T)), 10)
+		b = appendSFInt(b, ceilSeconds(time.Duration(int64(limit)*T)))
 	}
 	p := &policyValue{limit: limit, interval: T, value: []string{string(b)}}
 	h.policy.Store(p)
 	return p.value
+}
+
+// sfMaxInt is the largest Integer a structured field (RFC 9651) may carry.
+const sfMaxInt = 999_999_999_999_999
+
+// appendSFInt appends v, clamped to a structured field Integer's range.
+func appendSFInt(b []byte, v int64) []byte {
+	return strconv.AppendInt(b, min(max(v, 0), sfMaxInt), 10)
 }
 
 // ceilSeconds returns d in seconds, rounded up.

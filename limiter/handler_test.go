@@ -92,6 +92,14 @@ func TestHandlerInfRate(t *testing.T) {
 	assert.Equal(t, `200 RateLimit=["\"default\";r=5"] RateLimit-Policy=["\"default\";q=5"] Retry-After=[]`, fields(serve(h, "192.0.2.1:1")))
 }
 
+func TestHandlerHugeBurst(t *testing.T) {
+	// A burst beyond what a structured field Integer holds (15 digits) is
+	// reported as the largest one.
+	h := limiter.Handler(okHandler, limiter.Global(limiter.NewRate(1e9, 1<<60)))
+	assert.Equal(t, `200 RateLimit=["\"default\";r=999999999999999;t=1"] RateLimit-Policy=["\"default\";q=999999999999999;w=1152921505"] Retry-After=[]`,
+		fields(serve(h, "192.0.2.1:1")))
+}
+
 func TestHandlerNested(t *testing.T) {
 	inner := limiter.Handler(okHandler, limiter.Global(limiter.NewRate(1, 10)), limiter.RatePolicy("site"))
 	h := limiter.Handler(inner, limiter.PerKey(limiter.NewKeyed(func(netip.Addr) *limiter.Rate { return limiter.NewRate(1, 5) }),
