@@ -24,7 +24,9 @@ var ErrOverloaded = errors.New("weftgrpc: server overloaded")
 // status.Code, status.FromError and status.Convert see Code, so code that
 // inspects gRPC errors keeps working, and errors.Is and errors.As reach Err
 // and whatever it wraps. A server interceptor that returns an *Error sends
-// Code and Err's message to the client.
+// Code and Err's message to the client. Some *Error values are shared by
+// every call they answer (so that refusing allocates nothing): treat them as
+// read-only.
 type Error struct {
 	// Code is the gRPC status code of the error.
 	Code codes.Code
@@ -34,7 +36,15 @@ type Error struct {
 
 // Error returns the message in the form grpc-go's status errors use.
 func (e *Error) Error() string {
-	return fmt.Sprintf("rpc error: code = %s desc = %s", e.Code, e.Err.Error())
+	return fmt.Sprintf("rpc error: code = %s desc = %s", e.Code, e.desc())
+}
+
+// desc is Err's message, or the code's name when Err is nil.
+func (e *Error) desc() string {
+	if e.Err == nil {
+		return e.Code.String()
+	}
+	return e.Err.Error()
 }
 
 // Unwrap returns Err.
@@ -47,7 +57,7 @@ func (e *Error) GRPCStatus() *status.Status {
 	if s, ok := status.FromError(e.Err); ok && s.Code() == e.Code {
 		return s // FromError has already set the message to e.Err.Error()
 	}
-	return status.New(e.Code, e.Err.Error())
+	return status.New(e.Code, e.desc())
 }
 
 // contextCode returns the gRPC code of an error caused by ctx ending:

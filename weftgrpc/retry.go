@@ -429,10 +429,11 @@ func (s *retryStream) RecvMsg(m any) error {
 	first, eof := true, false
 	err := s.p.Do(s.ctx, func(ctx context.Context) error {
 		if !first {
-			var err error
-			if cur, err = s.reopen(ctx); err != nil {
-				return s.c.classify(ctx, s.method, err, nil)
+			cs, err := s.reopen(ctx)
+			if err != nil {
+				return s.c.classify(ctx, s.method, err, nil) // cur stays the last stream opened
 			}
+			cur = cs
 		}
 		first = false
 		err := cur.RecvMsg(m)
