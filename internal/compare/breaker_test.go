@@ -229,7 +229,9 @@ func BenchmarkBreakerDoParallel(b *testing.B) {
 
 // BenchmarkBreakerReject calls an open breaker (tripped by consecutive
 // failures, open for an hour), from one goroutine and from GOMAXPROCS at
-// once. floor is one atomic load and a sentinel error.
+// once. floor is one atomic load and a sentinel error. weft loads its state
+// word, reads no clock (a timer ends the open time) and adds one to a
+// striped counter for Stats.Rejected; go-resiliency counts nothing.
 func BenchmarkBreakerReject(b *testing.B) {
 	ctx := context.Background()
 	trip := func(do func(fn func(context.Context) error) error) {
