@@ -2,8 +2,6 @@ package group
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -11,39 +9,6 @@ import (
 	"github.com/weftgo/weft/internal/panics"
 	"github.com/weftgo/weft/internal/policy"
 )
-
-// ErrDone is the cause of a group's context once Wait has returned, when no
-// task failed and the group was not cancelled before.
-var ErrDone = errors.New("group: Wait has returned")
-
-// ErrNotStarted is matched (with errors.Is) by Wait's error when Go, GoNamed
-// or Start did not start a task because the group's context was done. The
-// error is then a *NotStartedError, which says how many.
-var ErrNotStarted = errors.New("group: tasks not started")
-
-// A NotStartedError reports the tasks that Go, GoNamed or Start did not
-// start because the group's context was done. It matches ErrNotStarted and
-// unwraps to the context's cause.
-type NotStartedError struct {
-	// N is the number of tasks not started.
-	N int
-	// Cause is the cause of the group's context.
-	Cause error
-}
-
-// Error says how many tasks were not started, and why.
-func (e *NotStartedError) Error() string {
-	if e.N == 1 {
-		return fmt.Sprintf("group: 1 task not started: %v", e.Cause)
-	}
-	return fmt.Sprintf("group: %d tasks not started: %v", e.N, e.Cause)
-}
-
-// Is reports whether target is ErrNotStarted.
-func (e *NotStartedError) Is(target error) bool { return target == ErrNotStarted }
-
-// Unwrap returns the cause of the group's context.
-func (e *NotStartedError) Unwrap() error { return e.Cause }
 
 // A Group runs tasks in their own goroutines under one context and waits for
 // all of them. Create it with New; the zero Group panics on first use.
@@ -79,11 +44,10 @@ type Group struct {
 	ended   atomic.Int64
 }
 
-// A task is a function with the name GoNamed gave it, if any: a pointer, so
-// that the closure of each task's goroutine stays small (GroupGoWait).
+// A task is a function with the name GoNamed gave it.
 type task struct {
 	fn   func(context.Context) error
-	name *string
+	name string
 }
 
 // Stats is a snapshot of a group's counters.
@@ -112,7 +76,7 @@ func (g *Group) init(ctx context.Context, opts []Option) {
 		panic("group: nil context")
 	}
 	var keepGoing, panicAsError bool
-	if len(opts) > 0 { // newConfig allocates: the options may keep a pointer
+	if len(opts) > 0 { // newConfig's config escapes to the options: skip it without any
 		cfg := newConfig(opts)
 		keepGoing, panicAsError, g.limit = cfg.keepGoing, cfg.panicAsError, int32(cfg.limit)
 		if cfg.name != "" {
@@ -147,11 +111,7 @@ func (g *Group) Go(fn func(ctx context.Context) error) {
 //
 // and errors.Is and errors.As still reach the task's own error.
 func (g *Group) GoNamed(name string, fn func(ctx context.Context) error) {
-	t := task{fn: fn}
-	if name != "" {
-		t.name = &name
-	}
-	g.start(t, true, "GoNamed")
+	g.start(task{fn: fn, name: name}, true, "GoNamed")
 }
 
 // TryGo runs fn in a new goroutine like Go, unless that would block: it
@@ -260,18 +220,13 @@ func (g *Group) worker(t task) {
 
 // end records how a task ended: with err, or with r when it panicked or
 // called runtime.Goexit; both are nil when it succeeded.
-func (g *Group) end(name *string, err error, r *panics.Recovered) {
-	if r != nil || err != nil {
+func (g *Group) end(name string, err error, r *panics.Recovered) {
+	if r != nil {
 		g.failed.Add(1)
-		n := policy.Name{}
-		if name != nil {
-			n = policy.Task(*name)
-		}
-		if r != nil {
-			g.pol.Panic(newPanicError(r), n)
-		} else {
-			g.pol.Fail(err, n)
-		}
+		g.pol.Panic(newPanicError(r), policy.Task(name))
+	} else if err != nil {
+		g.failed.Add(1)
+		g.pol.Fail(err, policy.Task(name))
 	}
 	g.ended.Add(1)
 	g.wg.Done()
@@ -332,42 +287,3 @@ func (g *Group) Stats() Stats {
 		Failed:  int(g.failed.Load()),
 	}
 }
-
-// Start runs fn as a task, like Go, and returns once fn has called ready
-// (returning nil) or has ended first (returning its error, or an error saying
-// it returned before calling ready). fn keeps running under the group after
-// ready: Start is for work such as a server that must be listening before the
-// next step runs. Calling ready more than once is harmless.
-//
-// If the group's context is done before fn can start, Start returns the
-// context's cause without running fn, and Wait counts it as Go counts a task
-// it does not start. If fn panics (or calls runtime.Goexit) before ready,
-// Start returns an error saying so, and the group handles the panic as any
-// task's: Wait re-raises it, or returns it with PanicAsError.
-func (g *Group) Start(fn func(ctx context.Context, ready func()) error) error {
-	if fn == nil {
-		panic("group: nil function")
-	}
-	ch := make(chan error, 1)
-	var once sync.Once
-	signal := func(err error) { once.Do(func() { ch <- err }) }
-	ready := func() { signal(nil) }
-	t := func(ctx context.Context) error {
-		defer signal(errStartPanicked) // a no-op unless fn panicked or exited
-		err := fn(ctx, ready)
-		if err == nil {
-			signal(errNotReady)
-		}
-		signal(err)
-		return err
-	}
-	if !g.start(task{fn: t}, true, "Start") {
-		return context.Cause(g.ctx)
-	}
-	return <-ch
-}
-
-var (
-	errNotReady      = errors.New("group: Start: task returned before calling ready")
-	errStartPanicked = errors.New("group: Start: task panicked or called runtime.Goexit before calling ready")
-)

@@ -44,11 +44,7 @@ func (r *ResultGroup[T]) goNamed(name string, fn func(ctx context.Context) (T, e
 	if fn == nil {
 		panic("group: nil function")
 	}
-	t := task{fn: r.task(r.reserve(), fn)}
-	if name != "" {
-		t.name = &name
-	}
-	r.g.start(t, true, op)
+	r.g.start(task{fn: r.task(r.reserve(), fn), name: name}, true, op)
 }
 
 // TryGo runs fn like Go unless that would block, as Group.TryGo does; it
