@@ -67,13 +67,14 @@ const (
 // queue (default DefaultAging): a queued task of priority p is overtaken
 // only by tasks of priority q > p accepted fewer than k × (q − p) tasks
 // after it. Put another way, queued tasks start in decreasing order of
-// priority × k − (the number of tasks queued before them), the older first
-// on a tie. Submit calls blocked for room are accepted in the order they
+// priority × k − arrival number (the count of tasks queued before them), the
+// older first on a tie. Submit calls blocked for room are accepted in the order they
 // arrived, whatever their priority.
 //
 // Workers. Workers are goroutines started on demand, up to the limit, and
 // each exits when it has had no work for between IdleTimeout(d) and twice
 // that (default DefaultIdleTimeout), so an idle Executor holds no goroutine.
+// With Name, they carry the pprof label group=name.
 //
 // Panics. A panic in a task (or a call to runtime.Goexit) is never
 // swallowed. With a Future, Wait returns it as a *PanicError carrying the
@@ -94,6 +95,12 @@ const (
 // context. A request whose deadline passes stops waiting at once, while the
 // work keeps a bounded number of threads busy instead of one per request.
 //
+// Tasks that submit. A task may Submit to its own Executor, but a task that
+// waits for room in it can deadlock once every worker does the same (as with
+// any bounded pool); use TrySubmit there, or a second Executor. A task must
+// not call Shutdown on its own Executor: Shutdown waits for the task.
+// Follow-up tasks submitted while Shutdown drains get ErrClosed.
+//
 // Misuse. Construction options with invalid values panic; a nil context or
 // nil function panics at the call ("group: nil context", "group: nil
 // function"). Conditions that happen in correct programs (full, closed,
@@ -108,7 +115,8 @@ type Executor struct {
 	// line (BenchmarkExecutorTrySubmitFullParallel).
 	rejected *stripe.Counter
 	_        [64 - 8 - 8]byte
-	waitNs   atomic.Int64 // estimated total time tasks spent in the queue, in ns
+	waitNs   atomic.Int64 // time the timed tasks spent in the queue, in ns
+	timed    atomic.Int64 // tasks whose time in the queue was measured
 
 	ctx    context.Context // parent of every task's context
 	cancel context.CancelCauseFunc
@@ -136,6 +144,7 @@ type Executor struct {
 // execCounts are the counters of ExecutorStats kept under the mutex.
 type execCounts struct {
 	submitted, completed, failed, panicked, cancelled, dropped uint64
+	dequeued                                                   uint64 // tasks started from the queue
 }
 
 // Flags of Executor.flags. A live Executor with room has flags == execLive.
@@ -178,10 +187,11 @@ type ExecutorStats struct {
 	// Rejected is the number of tasks refused for lack of room: TrySubmit's
 	// ErrFull, and Submit calls whose context ended while they waited.
 	Rejected uint64
-	// QueueWait is the total time tasks have spent in the queue, estimated
-	// by timing one queued task in every 16 (reading the clock for each
-	// would cost as much as the rest of a tiny task's trip): divide it by
-	// the number of tasks that went through the queue for a mean wait.
+	// QueueWait is the total time the tasks started from the queue spent
+	// there: the mean wait of one queued task in every 16, which is timed
+	// (reading the clock for each would cost as much as the rest of a tiny
+	// task's trip), times their number. Tasks handed straight to a worker
+	// do not wait and are not counted.
 	QueueWait time.Duration
 }
 
@@ -300,8 +310,9 @@ func (ex *Executor) Submit(ctx context.Context, fn func(ctx context.Context) err
 }
 
 // TrySubmit submits fn to run on ex with priority 0 unless that would
-// wait: when every worker is busy and the queue is full, it returns ErrFull
-// at once, without allocating. It returns ErrClosed once Shutdown has been
+// wait: when every worker is busy and the queue is full (or Submit calls are
+// waiting for room), it returns ErrFull at once, without allocating or
+// taking a lock. It returns ErrClosed once Shutdown has been
 // called. It panics if fn is nil.
 func (ex *Executor) TrySubmit(fn func(ctx context.Context) error) error {
 	if fn == nil {
@@ -442,6 +453,7 @@ func (ex *Executor) nextLocked() (execTask, bool) {
 	ok := false
 	if ex.running < ex.limit {
 		if t, ok = ex.queue.pop(); ok {
+			ex.counts.dequeued++
 			if t.fut != nil {
 				t.fut.core().state = futureRunning
 			}
@@ -489,16 +501,28 @@ func (ex *Executor) fillLocked() {
 		if !ok {
 			break
 		}
+		ex.counts.dequeued++
 		ex.addWait(t)
 		ex.startLocked(t)
 	}
 	ex.admitLocked()
 }
 
-// addWait adds the time t spent in the queue to the total.
+// queueWait estimates the total time the tasks started from the queue spent
+// there: the mean of the timed ones times their number. ex.mu is held.
+func (ex *Executor) queueWait() time.Duration {
+	n, sum := ex.timed.Load(), ex.waitNs.Load()
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(float64(sum) / float64(n) * float64(ex.counts.dequeued))
+}
+
+// addWait adds the time t spent in the queue to the total, if t was timed.
 func (ex *Executor) addWait(t execTask) {
 	if t.enq != 0 {
-		ex.waitNs.Add((execNow() - t.enq) * execWaitSample)
+		ex.waitNs.Add(execNow() - t.enq)
+		ex.timed.Add(1)
 	}
 }
 
@@ -567,7 +591,7 @@ func (ex *Executor) Stats() ExecutorStats {
 		Cancelled: ex.counts.cancelled,
 		Dropped:   ex.counts.dropped,
 		Rejected:  uint64(ex.rejected.Load()),
-		QueueWait: time.Duration(ex.waitNs.Load()),
+		QueueWait: ex.queueWait(),
 	}
 }
 

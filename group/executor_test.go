@@ -824,3 +824,46 @@ func TestExecutorConcurrentShutdown(t *testing.T) {
 	}
 	assert.Equal(t, uint64(4), ex.Stats().Completed)
 }
+
+func TestExecutorQueueWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ex := group.NewExecutor(context.Background(), group.Limit(1))
+		require.NoError(t, ex.Submit(context.Background(), func(context.Context) error {
+			time.Sleep(time.Second)
+			return nil
+		}))
+		done := make(chan struct{})
+		require.NoError(t, ex.Submit(context.Background(), func(context.Context) error { close(done); return nil }))
+		<-done
+		assert.Equal(t, time.Second, ex.Stats().QueueWait)
+		shutdown(t, ex)
+	})
+}
+
+// TestExecutorParentCancelledWhileQueued is pond #61 and #138: cancelling
+// the parent context while tasks are queued must not deadlock; the queued
+// tasks still run (and see their context done), and Shutdown returns.
+func TestExecutorParentCancelledWhileQueued(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	ex := group.NewExecutor(parent, group.Limit(2), group.Queue(100))
+	g := newGate()
+	for range 2 {
+		require.NoError(t, ex.Submit(context.Background(), g.task))
+	}
+	var sawDone atomic.Int64
+	for range 50 {
+		require.NoError(t, ex.Submit(context.Background(), func(ctx context.Context) error {
+			if ctx.Err() != nil {
+				sawDone.Add(1)
+			}
+			return ctx.Err()
+		}))
+	}
+	cancel()
+	close(g.release)
+	shutdown(t, ex)
+	assert.Equal(t, int64(50), sawDone.Load())
+	st := ex.Stats()
+	assert.Equal(t, uint64(52), st.Completed)
+	assert.Equal(t, uint64(50), st.Failed)
+}
