@@ -210,3 +210,46 @@ func ExampleError() {
 	fmt.Println(errors.As(err, &e), e.Code, status.Code(err), errors.Is(err, breaker.ErrOpen))
 	// Output: true Unavailable Unavailable true
 }
+
+// stream sends three messages, but fails its first stream before sending
+// anything.
+type stream struct {
+	testgrpc.UnimplementedTestServiceServer
+	calls atomic.Int32
+}
+
+func (s *stream) StreamingOutputCall(_ *testgrpc.StreamingOutputCallRequest, out testgrpc.TestService_StreamingOutputCallServer) error {
+	if s.calls.Add(1) == 1 {
+		return status.Error(codes.Unavailable, "restarting")
+	}
+	for range 3 {
+		if err := out.Send(&testgrpc.StreamingOutputCallResponse{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ExampleStreamClientRetry() {
+	svc := &stream{}
+	policy := retry.New(retry.Attempts(3), retry.Constant(time.Millisecond))
+	client, stop := serve(svc, nil, grpc.WithStreamInterceptor(
+		weftgrpc.StreamClientRetry(policy,
+			weftgrpc.IdempotentMethods(testgrpc.TestService_StreamingOutputCall_FullMethodName)),
+	))
+	defer stop()
+
+	s, err := client.StreamingOutputCall(context.Background(), &testgrpc.StreamingOutputCallRequest{})
+	if err != nil {
+		panic(err)
+	}
+	n := 0
+	for {
+		if _, err := s.Recv(); err != nil {
+			fmt.Println(n, "messages, then", err, "; streams opened:", svc.calls.Load())
+			break
+		}
+		n++
+	}
+	// Output: 3 messages, then EOF ; streams opened: 2
+}
