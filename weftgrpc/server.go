@@ -193,8 +193,9 @@ func StreamServerConcurrency(a Acquirer) grpc.StreamServerInterceptor {
 var errOverloaded = &Error{Code: codes.Unavailable, Err: ErrOverloaded}
 
 // UnaryServerOverload returns a server interceptor that sheds calls while
-// overloaded reports true (for example the Overloaded method of a monitor of
-// scheduler latency): they are not handled and fail with an *Error of code
+// overloaded reports true (for example the Overloaded method of a
+// github.com/weftgo/weft/monitor.Monitor, which watches scheduler latency):
+// they are not handled and fail with an *Error of code
 // Unavailable matching ErrOverloaded, which clients retry elsewhere or
 // later. overloaded is called once per call and must be cheap and safe for
 // concurrent use. UnaryServerOverload panics if overloaded is nil.
