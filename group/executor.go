@@ -306,7 +306,7 @@ func (ex *Executor) Submit(ctx context.Context, fn func(ctx context.Context) err
 	if fn == nil {
 		panic("group: nil function")
 	}
-	return ex.submit(ctx, execTask{fn: fn, prio: priorityOf(ctx)})
+	return ex.submit(ctx, execTask{fn: fn, prio: priorityOf(ctx)}, true)
 }
 
 // TrySubmit submits fn to run on ex with priority 0 unless that would
@@ -321,7 +321,7 @@ func (ex *Executor) TrySubmit(fn func(ctx context.Context) error) error {
 	if f := ex.flags.Load(); f != execLive {
 		return ex.refuse(f)
 	}
-	return ex.submit(nil, execTask{fn: fn})
+	return ex.submit(context.Background(), execTask{fn: fn}, false)
 }
 
 // refuse returns the error for flags f that are not execLive.
@@ -354,14 +354,14 @@ func SubmitFunc[T any](ctx context.Context, ex *Executor, fn func(ctx context.Co
 	f := &Future[T]{fn: fn}
 	f.c.ex = ex
 	f.c.wg.Add(1)
-	if err := ex.submit(ctx, execTask{fut: f, prio: priorityOf(ctx)}); err != nil {
+	if err := ex.submit(ctx, execTask{fut: f, prio: priorityOf(ctx)}, true); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// submit accepts t, waiting for room while ctx (nil for TrySubmit) lives.
-func (ex *Executor) submit(ctx context.Context, t execTask) error {
+// submit accepts t, waiting for room while ctx lives if wait is set.
+func (ex *Executor) submit(ctx context.Context, t execTask, wait bool) error {
 	ex.mu.Lock()
 	if ex.limit == 0 {
 		ex.mu.Unlock()
@@ -384,7 +384,7 @@ func (ex *Executor) submit(ctx context.Context, t execTask) error {
 		ex.unlock()
 		return nil
 	}
-	if ctx == nil {
+	if !wait {
 		ex.mu.Unlock()
 		ex.rejected.Add(1)
 		return ErrFull
@@ -723,7 +723,7 @@ func (w *execWorker) loop(t execTask) {
 		pprof.SetGoroutineLabels(ex.ctx)
 	}
 	for {
-		err, pe := w.run(&t)
+		pe, err := w.run(&t)
 		ex.mu.Lock()
 		ex.finishLocked(t.fut, err, pe)
 		next, ok := ex.nextLocked()
@@ -773,7 +773,7 @@ func (ex *Executor) finishLocked(fut execFuture, err error, pe *PanicError) {
 
 // run runs t and returns its error or panic. If t calls runtime.Goexit, run
 // settles t and the worker's accounts before the goroutine ends.
-func (w *execWorker) run(t *execTask) (err error, pe *PanicError) {
+func (w *execWorker) run(t *execTask) (pe *PanicError, err error) {
 	w.used = true
 	normal := false
 	defer func() {
@@ -793,7 +793,7 @@ func (w *execWorker) run(t *execTask) (err error, pe *PanicError) {
 		err = t.fn(w.ex.ctx)
 	}
 	normal = true
-	return err, nil
+	return nil, err
 }
 
 // goexit settles t, which called runtime.Goexit, and removes the worker,
