@@ -185,3 +185,31 @@ func ExampleFuture_Cancel() {
 	_ = ex.Shutdown(context.Background())
 	// Output: true 0
 }
+
+// SetLimit resizes a running Executor: raising the limit starts queued
+// tasks at once.
+func ExampleExecutor_SetLimit() {
+	ex := group.NewExecutor(context.Background(), group.Limit(1))
+	release := make(chan struct{})
+	started := make(chan struct{}, 3)
+	for range 3 {
+		_ = ex.Submit(context.Background(), func(ctx context.Context) error {
+			started <- struct{}{}
+			<-release
+			return nil
+		})
+	}
+	<-started
+	fmt.Println("running:", ex.Stats().Running, "queued:", ex.Stats().Queued)
+
+	ex.SetLimit(3)
+	<-started
+	<-started
+	fmt.Println("running:", ex.Stats().Running, "queued:", ex.Stats().Queued)
+
+	close(release)
+	_ = ex.Shutdown(context.Background())
+	// Output:
+	// running: 1 queued: 2
+	// running: 3 queued: 0
+}
