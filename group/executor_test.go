@@ -867,3 +867,21 @@ func TestExecutorParentCancelledWhileQueued(t *testing.T) {
 	assert.Equal(t, uint64(52), st.Completed)
 	assert.Equal(t, uint64(50), st.Failed)
 }
+
+// TestExecutorSubmitAllocs guards the claim of BenchmarkExecutorTiny: a
+// fire-and-forget task costs the Executor no allocation once its workers
+// and queue are warm (at most one is the bound).
+func TestExecutorSubmitAllocs(t *testing.T) {
+	// A queue that never fills: a Submit that waited would allocate its
+	// place in line.
+	ex := group.NewExecutor(context.Background(), group.Limit(2), group.Queue(1<<20))
+	defer shutdown(t, ex)
+	var n atomic.Int64
+	task := func(context.Context) error { n.Add(1); return nil }
+	ctx := context.Background()
+	for range 2000 { // warm: workers started, queue ring grown
+		require.NoError(t, ex.Submit(ctx, task))
+	}
+	allocs := testing.AllocsPerRun(1000, func() { _ = ex.Submit(ctx, task) })
+	assert.LessOrEqual(t, allocs, 0.1)
+}
