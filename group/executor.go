@@ -51,7 +51,9 @@ const (
 // task belongs to the Executor and outlives its submitter, as a background job
 // must. A task's context is cancelled when the parent given to NewExecutor is
 // (the Executor still runs what it accepted, and each task can return at
-// once), when its Future is cancelled, and when Shutdown's context ends.
+// once), when its Future is cancelled, and when Shutdown's context ends. A
+// task must not use its context after it has returned: a worker reuses the
+// context of one Future task for its next, until one is cancelled.
 //
 // Limit and queue. At most Limit(n) tasks run at once (default
 // runtime.GOMAXPROCS(0)); SetLimit changes n while the Executor runs. When n
