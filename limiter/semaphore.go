@@ -102,21 +102,30 @@ func (s *Semaphore) acquire(ctx context.Context, w int64, maxQueue int) error {
 	if ctx == nil {
 		panic("limiter: nil context")
 	}
-	// The fast path: when no one is queued (semLocked clear) and the
-	// permits look free, one atomic add, kept if they still fit. An add
+	// The fast path, while no one is queued (semLocked clear). With room to
+	// spare it is one atomic add, kept if the permits still fit: an add
 	// never fails, where a compare-and-swap loop retries under contention
 	// and lost to x/sync's mutex on SemaphoreParallel/n=1000 (internal/
-	// compare). A zero Semaphore has size 0, so it always takes the slow
-	// path.
+	// compare). With exactly enough room, racing adds would overshoot and
+	// send every racer to the slow path (SemaphoreParallel/n=1), so it is
+	// one compare-and-swap. A zero Semaphore has no room: it always takes
+	// the slow path.
 	owed := false
-	if st := s.state.Load(); w > 0 && st&semLocked == 0 && s.size.Load()-st >= w && ctx.Err() == nil {
-		if st = s.state.Add(w); st <= s.size.Load() {
-			return nil
+	if st := s.state.Load(); w > 0 && st&semLocked == 0 && ctx.Err() == nil {
+		switch free := s.size.Load() - st; {
+		case free > w:
+			if st = s.state.Add(w); st <= s.size.Load() {
+				return nil
+			}
+			// Take them back. If the lock is held, its holder may have
+			// counted them as held and queued a waiter for want of them:
+			// the slow path then owes the queue a grant.
+			owed = s.state.Add(-w)&semLocked != 0
+		case free == w:
+			if s.state.CompareAndSwap(st, st+w) {
+				return nil
+			}
 		}
-		// Take them back. If the lock is held, its holder may have counted
-		// them as held and queued a waiter for want of them: the slow path
-		// then owes the queue a grant.
-		owed = s.state.Add(-w)&semLocked != 0
 	}
 	return s.acquireSlow(ctx, w, maxQueue, owed)
 }
