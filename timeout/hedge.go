@@ -115,15 +115,16 @@ var errDone = errors.New("timeout: Hedge returned")
 // *PanicError as their context's cause, and is raised again in the calling
 // goroutine as that *PanicError once they have returned.
 //
-// Hedge panics if fn is nil or delay is negative. A delay of 0 starts every
-// attempt at once.
+// A delay of 0 or less starts every attempt at once, as a context deadline
+// of 0 or less has already passed. Hedge panics if ctx or fn is nil.
 func Hedge[T any](ctx context.Context, delay time.Duration, fn func(ctx context.Context) (T, error), opts ...HedgeOption) (T, error) {
+	if ctx == nil {
+		panic("timeout: nil context")
+	}
 	if fn == nil {
-		panic("timeout: Hedge called with a nil fn")
+		panic("timeout: nil function")
 	}
-	if delay < 0 {
-		panic("timeout: Hedge called with a negative delay " + delay.String())
-	}
+	delay = max(delay, 0)
 	h := &hedger[T]{parent: ctx, fn: fn, delay: delay}
 	h.max = 1
 	for _, o := range opts {

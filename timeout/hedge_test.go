@@ -338,8 +338,23 @@ func TestHedgePanicFirst(t *testing.T) {
 func TestHedgeOptionPanics(t *testing.T) {
 	assert.PanicsWithValue(t, "timeout: MaxHedges(-1): n must not be negative", func() { timeout.MaxHedges(-1) })
 	assert.PanicsWithValue(t, "timeout: OnHedge(nil): fn must not be nil", func() { timeout.OnHedge(nil) })
-	assert.PanicsWithValue(t, "timeout: Hedge called with a negative delay -1s", func() {
-		_, _ = timeout.Hedge(context.Background(), -time.Second, func(context.Context) (int, error) { return 0, nil })
+	assert.PanicsWithValue(t, "timeout: nil function", func() {
+		_, _ = timeout.Hedge[int](context.Background(), time.Second, nil)
+	})
+	assert.PanicsWithValue(t, "timeout: nil context", func() {
+		_, _ = timeout.Hedge(nil, time.Second, func(context.Context) (int, error) { return 0, nil }) //nolint:staticcheck // the misuse under test
+	})
+}
+
+// TestHedgeNegativeDelay checks that a negative delay starts every attempt
+// at once, as 0 does: call-time durations follow context.WithTimeout.
+func TestHedgeNegativeDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRecorder(func(i int) (time.Duration, error) { return ms(30 - 10*i), nil })
+		v, err := timeout.Hedge(context.Background(), -time.Second, r.fn, timeout.MaxHedges(2))
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		assert.Equal(t, []time.Duration{0, 0, 0}, r.starts)
 	})
 }
 
