@@ -51,10 +51,7 @@ func MapSeq[In, Out any](ctx context.Context, seq iter.Seq[In], fn func(context.
 		defer s.close()
 		next, stop := iter.Pull(seq)
 		defer stop()
-		s.run(func() (In, error, bool) {
-			v, ok := next()
-			return v, nil, ok
-		}, yield)
+		s.run(next, nil, yield)
 	}
 }
 
@@ -85,10 +82,7 @@ func MapSeq2[In, Out any](ctx context.Context, seq iter.Seq2[In, error], fn func
 		defer s.close()
 		next, stop := iter.Pull2(seq)
 		defer stop()
-		s.run(func() (In, error, bool) {
-			v, err, ok := next()
-			return v, err, ok
-		}, yield)
+		s.run(nil, next, yield)
 	}
 }
 
@@ -153,9 +147,10 @@ func newStream[In, Out any](ctx context.Context, cfg config, fn func(context.Con
 	return s
 }
 
-// run is the consumer: it pulls items into free slots, hands them to the
-// workers and yields finished items in order.
-func (s *stream[In, Out]) run(next func() (In, error, bool), yield func(Out, error) bool) {
+// run is the consumer: it pulls items into free slots, with next (MapSeq)
+// or next2 (MapSeq2), hands them to the workers and yields finished items in
+// order.
+func (s *stream[In, Out]) run(next func() (In, bool), next2 func() (In, error, bool), yield func(Out, error) bool) {
 	w := int64(len(s.slots))
 	var head, pulled int64 // items [head, pulled) are in flight
 	more, cut := true, false
@@ -184,11 +179,9 @@ func (s *stream[In, Out]) run(next func() (In, error, bool), yield func(Out, err
 				yield(out, context.Cause(s.ctx))
 				return
 			}
-			name := policy.Item(int(head))
-			if passed {
-				name = policy.Name{}
+			if err != nil && !passed {
+				err = policy.Item(int(head)).Wrap(err)
 			}
-			err = name.Wrap(err)
 			head++
 			if !yield(out, err) {
 				return
@@ -203,7 +196,14 @@ func (s *stream[In, Out]) run(next func() (In, error, bool), yield func(Out, err
 				more, cut = false, s.ctx.Err() != nil
 				continue
 			}
-			in, err, ok := next()
+			var in In
+			var err error
+			var ok bool
+			if next != nil {
+				in, ok = next()
+			} else {
+				in, err, ok = next2()
+			}
 			if !ok {
 				more = false
 				continue

@@ -229,6 +229,11 @@ func (p *Policy) Panicked() error {
 	if !p.hasPanic.Load() {
 		return nil
 	}
+	return p.panic()
+}
+
+// panic returns the first panic kept by Panic.
+func (p *Policy) panic() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.panicked
