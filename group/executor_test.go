@@ -333,49 +333,44 @@ func TestExecutorPriority(t *testing.T) {
 }
 
 // TestExecutorNoStarvation feeds a steady stream of high priority tasks
-// (each submits the next) and checks that a low priority one still runs,
-// within the bound the aging rule promises.
+// (each one, as it runs, submits the next) and checks that a low priority
+// task still runs, overtaken by exactly the tasks the rule lets through. With
+// one worker, the order is deterministic.
 func TestExecutorNoStarvation(t *testing.T) {
-	const aging, gap = 4, 10
+	const aging, gap, ahead = 4, 10, 8
 	ex := group.NewExecutor(context.Background(), group.Limit(1), group.Queue(64), group.Aging(aging))
 	high := group.WithPriority(context.Background(), gap)
-	var highRan atomic.Int64
-	var lowAfter atomic.Int64
-	lowAfter.Store(-1)
-	stop := make(chan struct{})
+	g := newGate()
+	require.NoError(t, ex.Submit(context.Background(), g.task))
+	<-g.started
+
+	var highRan, lowAfter int // only the one worker writes them
+	fed := make(chan struct{})
 	var feed func(context.Context) error
 	feed = func(context.Context) error {
-		highRan.Add(1)
-		select {
-		case <-stop:
-			return nil
-		default:
-		}
-		// Keep the queue full of high priority work.
-		for ex.Stats().Queued < 8 {
-			if err := ex.Submit(high, feed); err != nil {
-				return nil
-			}
+		highRan++
+		switch {
+		case highRan < 500:
+			return ex.Submit(high, feed)
+		case highRan == 500:
+			close(fed)
 		}
 		return nil
 	}
-	require.NoError(t, ex.Submit(high, feed))
-	for ex.Stats().Queued < 8 {
-		runtime.Gosched()
+	for range ahead {
+		require.NoError(t, ex.Submit(high, feed))
 	}
-	lowDone := make(chan struct{})
-	before := highRan.Load()
 	require.NoError(t, ex.Submit(context.Background(), func(context.Context) error {
-		lowAfter.Store(highRan.Load())
-		close(lowDone)
+		lowAfter = highRan
 		return nil
 	}))
-	<-lowDone
-	close(stop)
+	close(g.release)
+	<-fed
 	shutdown(t, ex)
-	overtaken := lowAfter.Load() - before
-	assert.LessOrEqual(t, overtaken, int64(aging*(gap+1)+16), "the low priority task waited too long")
-	assert.Positive(t, overtaken, "higher priority work went first")
+	// The 8 queued before it, then those submitted fewer than
+	// aging×gap = 40 tasks after it: seq +1 to +39.
+	assert.Equal(t, ahead+aging*gap-1, lowAfter, "high priority tasks run before the low one")
+	assert.Equal(t, 500+ahead-1, highRan, "each of the 8 chains ends once 500 have run")
 }
 
 func TestExecutorSetLimit(t *testing.T) {
