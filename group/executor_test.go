@@ -374,32 +374,42 @@ func TestExecutorNoStarvation(t *testing.T) {
 }
 
 func TestExecutorSetLimit(t *testing.T) {
-	ex := group.NewExecutor(context.Background(), group.Limit(2), group.Queue(10))
-	g := newGate()
-	for range 6 {
-		require.NoError(t, ex.Submit(context.Background(), g.task))
-	}
-	<-g.started
-	<-g.started
-	assert.Equal(t, int64(2), g.in.Load())
-	ex.SetLimit(4) // starts two queued tasks at once
-	<-g.started
-	<-g.started
-	assert.Equal(t, 4, ex.Stats().Running)
+	synctest.Test(t, func(t *testing.T) {
+		ex := group.NewExecutor(context.Background(), group.Limit(2), group.Queue(10))
+		g := newGate()
+		for range 6 {
+			require.NoError(t, ex.Submit(context.Background(), g.task))
+		}
+		synctest.Wait()
+		assert.Equal(t, int64(2), g.in.Load())
+		ex.SetLimit(4) // starts two queued tasks at once
+		synctest.Wait()
+		assert.Equal(t, int64(4), g.in.Load())
+		assert.Equal(t, 4, ex.Stats().Running)
 
-	ex.SetLimit(1) // no running task is interrupted
-	assert.Equal(t, 4, ex.Stats().Running)
-	assert.Equal(t, 2, ex.Stats().Queued)
+		ex.SetLimit(1) // no running task is interrupted
+		assert.Equal(t, 4, ex.Stats().Running)
+		assert.Equal(t, 2, ex.Stats().Queued)
 
-	// One finishes: still 3 >= 1 running, nothing starts.
-	g.release <- struct{}{}
-	require.Eventually(t, func() bool { return ex.Stats().Completed == 1 }, 5*time.Second, time.Millisecond)
-	st := ex.Stats()
-	assert.Equal(t, 3, st.Running)
-	assert.Equal(t, 2, st.Queued)
-	close(g.release)
-	shutdown(t, ex)
-	assert.Equal(t, uint64(6), ex.Stats().Completed)
+		// One finishes: still 3 >= 1 running, nothing starts.
+		g.release <- struct{}{}
+		synctest.Wait()
+		st := ex.Stats()
+		assert.Equal(t, uint64(1), st.Completed)
+		assert.Equal(t, 3, st.Running)
+		assert.Equal(t, 2, st.Queued)
+		// Three finish: now one may run.
+		for range 3 {
+			g.release <- struct{}{}
+		}
+		synctest.Wait()
+		st = ex.Stats()
+		assert.Equal(t, 1, st.Running)
+		assert.Equal(t, 1, st.Queued)
+		close(g.release)
+		shutdown(t, ex)
+		assert.Equal(t, uint64(6), ex.Stats().Completed)
+	})
 }
 
 func TestExecutorIdleTimeout(t *testing.T) {
