@@ -44,11 +44,30 @@ type Group struct {
 	ended   atomic.Int64
 }
 
-// A task is a function with the name GoNamed gave it.
-type task struct {
-	fn   func(context.Context) error
-	name string
+// A task is what Go runs.
+type task = func(context.Context) error
+
+// named returns fn as a task whose error, or panic, names the task. The
+// name travels in the task itself, so that Go's tasks carry nothing else.
+func named(name string, fn task) task {
+	return func(ctx context.Context) error {
+		var r *panics.Recovered
+		err := panics.Catch(&r, func() error { return fn(ctx) })
+		if r != nil {
+			return &namedPanic{name, r} // end reports it as the panic it is
+		}
+		return policy.Task(name).Wrap(err)
+	}
 }
+
+// A namedPanic is the panic of a task started with GoNamed, on its way from
+// the task to end. No other task can return one.
+type namedPanic struct {
+	name string
+	r    *panics.Recovered
+}
+
+func (p *namedPanic) Error() string { return p.r.Error() }
 
 // Stats is a snapshot of a group's counters.
 type Stats struct {
@@ -101,17 +120,23 @@ func (g *Group) init(ctx context.Context, opts []Option) {
 //
 // Go panics if fn is nil or if Wait has returned.
 func (g *Group) Go(fn func(ctx context.Context) error) {
-	g.start(task{fn: fn}, true, "Go")
+	g.start(fn, true, "Go")
 }
 
-// GoNamed is Go for a task with a name: an error it returns is wrapped so
-// that the error Wait returns names the task, as in
+// GoNamed is Go for a task with a name: an error it returns (or its panic,
+// with PanicAsError) is wrapped so that the error Wait returns names the
+// task, as in
 //
 //	group: task "fetch users": connection refused
 //
-// and errors.Is and errors.As still reach the task's own error.
+// and errors.Is and errors.As still reach the task's own error. A call to
+// runtime.Goexit, which ends the task's goroutine at once, is reported with
+// its stack but without the name.
 func (g *Group) GoNamed(name string, fn func(ctx context.Context) error) {
-	g.start(task{fn: fn, name: name}, true, "GoNamed")
+	if fn == nil {
+		panic("group: nil function")
+	}
+	g.start(named(name, fn), true, "GoNamed")
 }
 
 // TryGo runs fn in a new goroutine like Go, unless that would block: it
@@ -121,13 +146,13 @@ func (g *Group) GoNamed(name string, fn func(ctx context.Context) error) {
 // It reports nothing to the group when it returns false; when it returns
 // true, fn runs. It panics if fn is nil or if Wait has returned.
 func (g *Group) TryGo(fn func(ctx context.Context) error) bool {
-	return g.start(task{fn: fn}, false, "TryGo")
+	return g.start(fn, false, "TryGo")
 }
 
 // start starts t, or hands it to a worker, and reports whether it did. op
 // names the method for its panics.
 func (g *Group) start(t task, block bool, op string) bool {
-	if t.fn == nil {
+	if t == nil {
 		panic("group: nil function")
 	}
 	if g.ctx == nil {
@@ -188,8 +213,8 @@ func (g *Group) run(t task) {
 	}
 	var r *panics.Recovered
 	var err error
-	defer func() { g.end(t.name, err, r) }() // on a Goexit in fn too
-	err = panics.Catch(&r, func() error { return t.fn(g.ctx) })
+	defer func() { g.end(err, r) }() // on a Goexit in t too
+	err = panics.Catch(&r, func() error { return t(g.ctx) })
 }
 
 // worker runs t, then the tasks Go hands it, until Wait closes tasks.
@@ -199,17 +224,17 @@ func (g *Group) worker(t task) {
 	}
 	var r *panics.Recovered
 	defer func() {
-		if r != nil { // fn called runtime.Goexit: start a worker in this one's place
+		if r != nil { // t called runtime.Goexit: start a worker in this one's place
 			g.workers.Add(1)
-			go g.worker(task{})
-			g.end(t.name, nil, r)
+			go g.worker(nil)
+			g.end(nil, r)
 		}
 		g.workers.Done()
 	}()
-	for ok := t.fn != nil; ; {
+	for ok := t != nil; ; {
 		if ok {
-			err := panics.Catch(&r, func() error { return t.fn(g.ctx) })
-			g.end(t.name, err, r)
+			err := panics.Catch(&r, func() error { return t(g.ctx) })
+			g.end(err, r)
 			r = nil
 		}
 		if t, ok = <-g.tasks; !ok {
@@ -220,13 +245,16 @@ func (g *Group) worker(t task) {
 
 // end records how a task ended: with err, or with r when it panicked or
 // called runtime.Goexit; both are nil when it succeeded.
-func (g *Group) end(name string, err error, r *panics.Recovered) {
-	if r != nil {
+func (g *Group) end(err error, r *panics.Recovered) {
+	if r != nil || err != nil {
 		g.failed.Add(1)
-		g.pol.Panic(newPanicError(r), policy.Task(name))
-	} else if err != nil {
-		g.failed.Add(1)
-		g.pol.Fail(err, policy.Task(name))
+		if np, ok := err.(*namedPanic); ok {
+			g.pol.Panic(newPanicError(np.r), policy.Task(np.name))
+		} else if r != nil {
+			g.pol.Panic(newPanicError(r), policy.Name{})
+		} else {
+			g.pol.Fail(err, policy.Name{}) // named already, if the task has a name
+		}
 	}
 	g.ended.Add(1)
 	g.wg.Done()
@@ -254,11 +282,15 @@ func (g *Group) Wait() error {
 		close(g.tasks)
 	}
 	g.workers.Wait()
+	n := g.skipped.Load()
 	var notStarted error
-	if n := g.skipped.Load(); n > 0 {
+	if n > 0 {
 		notStarted = &NotStartedError{N: int(n), Cause: context.Cause(g.ctx)}
 	}
 	g.cancel(ErrDone)
+	if n == 0 && g.failed.Load() == 0 {
+		return nil // nothing failed: the policy has nothing to report
+	}
 	if p := g.pol.Panicked(); p != nil {
 		panic(p)
 	}

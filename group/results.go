@@ -44,7 +44,11 @@ func (r *ResultGroup[T]) goNamed(name string, fn func(ctx context.Context) (T, e
 	if fn == nil {
 		panic("group: nil function")
 	}
-	r.g.start(task{fn: r.task(r.reserve(), fn), name: name}, true, op)
+	t := r.task(r.reserve(), fn)
+	if name != "" {
+		t = named(name, t)
+	}
+	r.g.start(t, true, op)
 }
 
 // TryGo runs fn like Go unless that would block, as Group.TryGo does; it
@@ -57,7 +61,7 @@ func (r *ResultGroup[T]) TryGo(fn func(ctx context.Context) (T, error)) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i := len(r.vals)
-	if !r.g.start(task{fn: r.task(i, fn)}, false, "TryGo") {
+	if !r.g.start(r.task(i, fn), false, "TryGo") {
 		return false
 	}
 	var zero T

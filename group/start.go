@@ -34,7 +34,7 @@ func (g *Group) Start(fn func(ctx context.Context, ready func()) error) error {
 		signal(err)
 		return err
 	}
-	if !g.start(task{fn: t}, true, "Start") {
+	if !g.start(t, true, "Start") {
 		return context.Cause(g.ctx)
 	}
 	return <-ch
