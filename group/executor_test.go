@@ -721,6 +721,26 @@ func stress(t *testing.T, rng *rand.Rand) {
 			runtime.Gosched()
 		}
 	}()
+	// A monitor checks the invariant behind "the limit is never exceeded
+	// and nothing waits needlessly": below the limit, nothing is queued and
+	// no Submit waits.
+	stopMonitor := make(chan struct{})
+	monitored := make(chan struct{})
+	go func() {
+		defer close(monitored)
+		for {
+			select {
+			case <-stopMonitor:
+				return
+			default:
+			}
+			if st := ex.Stats(); st.Running < st.Limit && (st.Queued > 0 || st.Waiting > 0) {
+				t.Errorf("%d running under a limit of %d while %d are queued and %d wait", st.Running, st.Limit, st.Queued, st.Waiting)
+				return
+			}
+			runtime.Gosched()
+		}
+	}()
 	close(start)
 	shutCtx, cancelShut := context.WithCancel(context.Background())
 	shutErr := make(chan error, 1)
@@ -742,6 +762,8 @@ func stress(t *testing.T, rng *rand.Rand) {
 	<-limits
 	err := <-shutErr
 	cancelShut()
+	close(stopMonitor)
+	<-monitored
 
 	st := ex.Stats()
 	ran := int64(0)
