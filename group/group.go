@@ -270,7 +270,8 @@ func (g *Group) end(err error, r *panics.Recovered) {
 //
 // If a task panicked or called runtime.Goexit, and PanicAsError was not
 // given, Wait panics with that task's *PanicError instead (the first one).
-// Calling Wait again returns the same result.
+// Calling Wait again returns the same result. Wait called from inside one of
+// the group's own tasks waits for itself and never returns.
 func (g *Group) Wait() error {
 	if g.ctx == nil {
 		panic("group: Group used without New")

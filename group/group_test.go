@@ -881,3 +881,22 @@ func TestGroupAcceptedTaskRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupGoNamedPanicAndGoexit checks how a named task's panic is reported:
+// re-raised as it is, or named with PanicAsError; a Goexit keeps its stack.
+func TestGroupGoNamedPanicAndGoexit(t *testing.T) {
+	g := group.New(t.Context())
+	g.GoNamed("fetch users", groupPanicky("named boom"))
+	v := groupRecover(func() { _ = g.Wait() })
+	pe, ok := v.(*group.PanicError)
+	require.True(t, ok, "got %T", v)
+	assert.Equal(t, "named boom", pe.Value)
+	assert.Contains(t, string(pe.Stack), "groupPanicky")
+
+	g = group.New(t.Context(), group.PanicAsError(), group.KeepGoing())
+	g.GoNamed("exits", func(context.Context) error { runtime.Goexit(); return nil })
+	err := g.Wait()
+	require.ErrorAs(t, err, &pe)
+	assert.True(t, pe.Goexit)
+	assert.Equal(t, group.Stats{Started: 1, Failed: 1}, g.Stats())
+}
