@@ -23,8 +23,9 @@
 // # Misuse
 //
 // Durations passed at call time follow context.WithTimeout: Do(ctx, d, fn)
-// with d <= 0 is a deadline already past (an *Error, fn not called), and
-// Reserve with d <= 0 keeps nothing back; neither panics. A nil context or
+// with d <= 0 is a deadline already past (an *Error, fn not called),
+// Reserve with d <= 0 keeps nothing back, and Hedge takes a negative delay
+// as 0; none of them panics. A nil context or
 // function passed at call time panics with "timeout: nil context" or
 // "timeout: nil function". Configuration made once, at construction, panics
 // at once on an invalid value, naming it: Transport(base, 0) panics with
