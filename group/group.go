@@ -47,40 +47,6 @@ type Group struct {
 // A task is what Go runs.
 type task = func(context.Context) error
 
-// named returns fn as a task whose error, or panic, names the task. The
-// name travels in the task itself, so that Go's tasks carry nothing else.
-func named(name string, fn task) task {
-	return func(ctx context.Context) error {
-		var r *panics.Recovered
-		err := panics.Catch(&r, func() error { return fn(ctx) })
-		if r != nil {
-			return &namedPanic{name, r} // end reports it as the panic it is
-		}
-		return policy.Task(name).Wrap(err)
-	}
-}
-
-// A namedPanic is the panic of a task started with GoNamed, on its way from
-// the task to end. No other task can return one.
-type namedPanic struct {
-	name string
-	r    *panics.Recovered
-}
-
-func (p *namedPanic) Error() string { return p.r.Error() }
-
-// Stats is a snapshot of a group's counters.
-type Stats struct {
-	// Running is the number of tasks running now.
-	Running int
-	// Started is the number of tasks that Go, GoNamed, TryGo and Start have
-	// started (each of them runs).
-	Started int
-	// Failed is the number of tasks that returned an error, panicked or
-	// called runtime.Goexit so far.
-	Failed int
-}
-
 // New returns a Group whose context is derived from ctx with
 // context.WithCancelCause. The options are Limit, KeepGoing, PanicAsError
 // and Name. New panics if ctx is nil.
@@ -307,16 +273,4 @@ func (g *Group) Cancel(cause error) {
 		panic("group: Group used without New")
 	}
 	g.cancel(cause)
-}
-
-// Stats returns a snapshot of the group's counters. It takes no lock; while
-// tasks start and end, the counters are read one after the other.
-func (g *Group) Stats() Stats {
-	ended := g.ended.Load() // first: a task ends after it starts
-	started := g.started.Load()
-	return Stats{
-		Running: int(max(started-ended, 0)), // a worker may end a task before Go counts it
-		Started: int(started),
-		Failed:  int(g.failed.Load()),
-	}
 }

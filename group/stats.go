@@ -1,0 +1,25 @@
+package group
+
+// Stats is a snapshot of a group's counters.
+type Stats struct {
+	// Running is the number of tasks running now.
+	Running int
+	// Started is the number of tasks that Go, GoNamed, TryGo and Start have
+	// started (each of them runs).
+	Started int
+	// Failed is the number of tasks that returned an error, panicked or
+	// called runtime.Goexit so far.
+	Failed int
+}
+
+// Stats returns a snapshot of the group's counters. It takes no lock; while
+// tasks start and end, the counters are read one after the other.
+func (g *Group) Stats() Stats {
+	ended := g.ended.Load() // first: a task ends after it starts
+	started := g.started.Load()
+	return Stats{
+		Running: int(max(started-ended, 0)), // a worker may end a task before Go counts it
+		Started: int(started),
+		Failed:  int(g.failed.Load()),
+	}
+}
