@@ -78,11 +78,12 @@ func (g *Group) init(ctx context.Context, opts []Option) {
 
 // Go runs fn in a new goroutine with the group's context.
 //
-// With Limit(n), Go blocks while n tasks are running, until a slot frees or
-// the group's context is done. Go does not start fn when the context is done
-// as it is called or while it blocks: it then returns at once and the task
-// is counted in Wait's error (see ErrNotStarted). Otherwise fn runs, even if
-// the context ends just after.
+// Go does not start fn once the group's context is done: it returns at once
+// and Wait's error counts the task (see ErrNotStarted). With Limit(n), Go
+// blocks while n tasks are running, until it can hand fn to a free worker
+// (fn then runs, even if the context ends just after) or the context is done
+// (fn is then not started, and counted). Every fn passed to Go either runs
+// or is counted.
 //
 // Go panics if fn is nil or if Wait has returned.
 func (g *Group) Go(fn func(ctx context.Context) error) {
