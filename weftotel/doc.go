@@ -32,50 +32,50 @@
 // Prometheus exporter turns weft.breaker.calls into weft_breaker_calls_total
 // and the attribute weft.name into the label weft_name.
 //
-//	instrument                          kind           unit      attributes besides weft.name
-//	weft.breaker.state                  UpDownCounter  {state}   weft.state: closed, open, half_open (1 for the current state, 0 for the others)
-//	weft.breaker.calls                  Counter        {call}    weft.outcome: rejected
-//	weft.breaker.window.calls           Gauge          {call}    -
-//	weft.breaker.window.failures        Gauge          {call}    -
-//	weft.breaker.window.slow            Gauge          {call}    -
-//	weft.breaker.consecutive_failures   Gauge          {call}    -
-//	weft.bulkhead.running               UpDownCounter  {call}    -
-//	weft.bulkhead.queued                UpDownCounter  {call}    -
-//	weft.bulkhead.calls                 Counter        {call}    weft.outcome: completed, rejected
-//	weft.semaphore.limit                Gauge          {permit}  -
-//	weft.semaphore.held                 UpDownCounter  {permit}  -
-//	weft.semaphore.waiters              UpDownCounter  {call}    -
-//	weft.adaptive.limit                 Gauge          {permit}  -
-//	weft.adaptive.held                  UpDownCounter  {permit}  -
-//	weft.adaptive.waiters               UpDownCounter  {call}    -
-//	weft.keyed.keys                     UpDownCounter  {key}     -
-//	weft.group.running                  UpDownCounter  {task}    -
-//	weft.group.tasks                    Counter        {task}    weft.outcome: started, failed
-//	weft.retry.budget.credit            Gauge          {retry}   -
-//	weft.executor.limit                 Gauge          {task}    -
-//	weft.executor.workers               UpDownCounter  {goroutine} -
-//	weft.executor.running               UpDownCounter  {task}    -
-//	weft.executor.queued                UpDownCounter  {task}    -
-//	weft.executor.waiting               UpDownCounter  {call}    -
-//	weft.executor.submitted             Counter        {task}    -
-//	weft.executor.tasks                 Counter        {task}    weft.outcome: succeeded, failed, panicked, cancelled, dropped, rejected
-//	weft.executor.queue.time            Counter        s         -
-//	weft.pool.resources                 UpDownCounter  {resource} weft.state: idle, in_use, creating, destroying
-//	weft.pool.resources.max             Gauge          {resource} -
-//	weft.pool.waiting                   UpDownCounter  {call}    -
-//	weft.pool.acquires                  Counter        {call}    weft.outcome: acquired, cancelled
-//	weft.pool.waits                     Counter        {call}    -
-//	weft.pool.wait.time                 Counter        s         -
-//	weft.pool.creates                   Counter        {resource} weft.outcome: success, failure
-//	weft.pool.destroyed                 Counter        {resource} weft.reason: broken, idle, expired, unhealthy, closed
-//	weft.monitor.schedule.latency       Gauge          s         weft.quantile: p50, p99, max
-//	weft.monitor.timer.lag              Gauge          s         weft.quantile: p50, p99, max
-//	weft.monitor.gc.pause               Gauge          s         weft.quantile: p50, p99, max
-//	weft.monitor.lag                    Gauge          s         -
-//	weft.monitor.overloaded             Gauge          1         -
-//	weft.monitor.goroutines             UpDownCounter  {goroutine} -
-//	weft.monitor.runnable               UpDownCounter  {goroutine} -
-//	weft.monitor.mutex.wait             Gauge          1         -
+//	instrument                         kind           unit         attributes besides weft.name
+//	weft.breaker.state                 UpDownCounter  {state}      weft.state: closed, open, half_open (1 for the current state, 0 for the others)
+//	weft.breaker.calls                 Counter        {call}       weft.outcome: rejected
+//	weft.breaker.window.calls          Gauge          {call}       -
+//	weft.breaker.window.failures       Gauge          {call}       -
+//	weft.breaker.window.slow           Gauge          {call}       -
+//	weft.breaker.consecutive_failures  Gauge          {call}       -
+//	weft.bulkhead.running              UpDownCounter  {call}       -
+//	weft.bulkhead.queued               UpDownCounter  {call}       -
+//	weft.bulkhead.calls                Counter        {call}       weft.outcome: completed, rejected
+//	weft.semaphore.limit               Gauge          {permit}     -
+//	weft.semaphore.held                UpDownCounter  {permit}     -
+//	weft.semaphore.waiters             UpDownCounter  {call}       -
+//	weft.adaptive.limit                Gauge          {permit}     -
+//	weft.adaptive.held                 UpDownCounter  {permit}     -
+//	weft.adaptive.waiters              UpDownCounter  {call}       -
+//	weft.keyed.keys                    UpDownCounter  {key}        -
+//	weft.group.running                 UpDownCounter  {task}       -
+//	weft.group.tasks                   Counter        {task}       weft.outcome: started, failed
+//	weft.retry.budget.credit           Gauge          {retry}      -
+//	weft.executor.limit                Gauge          {task}       -
+//	weft.executor.workers              UpDownCounter  {goroutine}  -
+//	weft.executor.running              UpDownCounter  {task}       -
+//	weft.executor.queued               UpDownCounter  {task}       -
+//	weft.executor.waiting              UpDownCounter  {call}       -
+//	weft.executor.submitted            Counter        {task}       -
+//	weft.executor.tasks                Counter        {task}       weft.outcome: succeeded, failed, panicked, cancelled, dropped, rejected
+//	weft.executor.queue.time           Counter        s            -
+//	weft.pool.resources                UpDownCounter  {resource}   weft.state: idle, in_use, creating, destroying
+//	weft.pool.resources.max            Gauge          {resource}   -
+//	weft.pool.waiting                  UpDownCounter  {call}       -
+//	weft.pool.acquires                 Counter        {call}       weft.outcome: acquired, cancelled
+//	weft.pool.waits                    Counter        {call}       -
+//	weft.pool.wait.time                Counter        s            -
+//	weft.pool.creates                  Counter        {resource}   weft.outcome: success, failure
+//	weft.pool.destroyed                Counter        {resource}   weft.reason: broken, idle, expired, unhealthy, closed
+//	weft.monitor.schedule.latency      Gauge          s            weft.quantile: p50, p99, max
+//	weft.monitor.timer.lag             Gauge          s            weft.quantile: p50, p99, max
+//	weft.monitor.gc.pause              Gauge          s            weft.quantile: p50, p99, max
+//	weft.monitor.lag                   Gauge          s            -
+//	weft.monitor.overloaded            Gauge          1            -
+//	weft.monitor.goroutines            UpDownCounter  {goroutine}  -
+//	weft.monitor.runnable              UpDownCounter  {goroutine}  -
+//	weft.monitor.mutex.wait            Gauge          1            -
 //
 // A counter split by weft.outcome counts each event once, under the outcome
 // it ended with, so summing over weft.outcome gives every event (except
