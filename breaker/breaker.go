@@ -461,10 +461,10 @@ func (b *Breaker) setLocked(to State, now int64) {
 		b.openDur = b.cfg.openFor // closing ends the OpenBackoff
 	case Open:
 		until := now + int64(b.openDur)
-		e := &OpenError{state: Open, probe: b.start.Add(time.Duration(until))}
+		e := &OpenError{state: Open, probe: b.start.Add(time.Duration(until)), b: b}
 		if b.forced || until < now {
 			until = math.MaxInt64
-			e = &OpenError{state: Open, hold: b.cfg.openFor}
+			e = &OpenError{state: Open, hold: b.cfg.openFor, b: b}
 		}
 		b.openErr.Store(e)
 		b.openUntil.Store(until)
@@ -473,7 +473,11 @@ func (b *Breaker) setLocked(to State, now int64) {
 	w = (w+genUnit)&^stateMask | uint64(to)
 	b.word.Store(w)
 	if to == Open && !b.forced && b.openUntil.Load() != math.MaxInt64 {
-		b.timer = time.AfterFunc(b.openDur, func() { b.openEnded(w) })
+		// One nanosecond early: a goroutine that sleeps OpenFor after the
+		// breaker opened wakes at the same instant as a timer set for
+		// OpenFor (exactly so in a synctest bubble), and must find the
+		// breaker HalfOpen. TestSleepOpenForThenProbe guards it.
+		b.timer = time.AfterFunc(b.openDur-time.Nanosecond, func() { b.openEnded(w) })
 		b.timerFake = inBubble()
 	}
 	if from != to && b.cfg.onChange != nil {

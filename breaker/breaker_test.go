@@ -181,9 +181,9 @@ func TestDefaults(t *testing.T) {
 		assert.Equal(t, breaker.Closed, b.State())
 		calls(b, errBoom)
 		assert.Equal(t, breaker.Open, b.State())
-		sleep(time.Minute - time.Nanosecond)
+		sleep(time.Minute - 2*time.Nanosecond)
 		assert.Equal(t, breaker.Open, b.State())
-		sleep(time.Nanosecond)
+		sleep(time.Nanosecond) // the timer ends Open 1ns early: see OpenFor
 		assert.Equal(t, breaker.HalfOpen, b.State())
 	})
 }
@@ -522,7 +522,7 @@ func TestOpenErrorMessage(t *testing.T) {
 		}{
 			{58_741 * time.Nanosecond, "breaker: open (next probe in 300ms)"}, // 299.941259ms, rounded up
 			{941_259 * time.Nanosecond, "breaker: open (next probe in 299ms)"},
-			{299*time.Millisecond - 1, "breaker: open (next probe in 1ms)"}, // 1ns
+			{299*time.Millisecond - 2, "breaker: open (next probe in 1ms)"}, // 2ns: the timer ends Open 1ns early
 		}
 		for _, tt := range tests {
 			time.Sleep(tt.sleep)
@@ -688,4 +688,40 @@ func TestZeroAllocs(t *testing.T) {
 		done, _ := b.Allow()
 		done(nil)
 	}), 2.0, "Allow")
+}
+
+// TestSleepOpenForThenProbe guards the timer that ends an Open period one
+// nanosecond early: a caller that sleeps exactly OpenFor after a rejection,
+// with no synctest.Wait, must be let through as a probe, every time.
+func TestSleepOpenForThenProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := breaker.New(breaker.ConsecutiveFailures(1), breaker.OpenFor(time.Second))
+		for range 50 {
+			call(b, errBoom)
+			err := b.Do(context.Background(), func(context.Context) error { return nil })
+			var oe *breaker.OpenError
+			require.ErrorAs(t, err, &oe)
+			require.Equal(t, time.Second, oe.RetryAfter())
+			time.Sleep(time.Second) // no synctest.Wait, no State, no RetryAfter
+			ran := false
+			require.NoError(t, b.Do(context.Background(), func(context.Context) error { ran = true; return nil }))
+			require.True(t, ran, "the call after OpenFor must be a probe")
+			require.Equal(t, breaker.Closed, b.State())
+		}
+	})
+}
+
+// TestRetryAfterEndsLateOpen checks that an OpenError whose probe time has
+// come reports zero and makes the breaker HalfOpen, as a timer that fired
+// late would not yet have done.
+func TestRetryAfterEndsLateOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := breaker.New(breaker.ConsecutiveFailures(1), breaker.OpenFor(time.Second))
+		call(b, errBoom)
+		var oe *breaker.OpenError
+		require.ErrorAs(t, b.Do(context.Background(), ok), &oe)
+		time.Sleep(time.Second)
+		assert.Zero(t, oe.RetryAfter())
+		assert.Equal(t, breaker.HalfOpen, b.State())
+	})
 }

@@ -17,6 +17,7 @@ type OpenError struct {
 	state State
 	probe time.Time     // when the breaker lets probes through; zero when held open or half-open
 	hold  time.Duration // RetryAfter of a breaker held open by ForceOpen
+	b     *Breaker      // the breaker that rejected; nil for errHalfOpenFull
 }
 
 // errHalfOpenFull is the rejection of a half-open breaker whose probe slots
@@ -32,11 +33,21 @@ func (e *OpenError) State() State { return e.state }
 // half-open (a slot frees as soon as a probe finishes), and the OpenFor
 // duration when the breaker is held open by ForceOpen, which has no end
 // until Reset. retry.Do honours it as it honours retry.After.
+//
+// Once the probe time has come, RetryAfter also makes the breaker HalfOpen
+// if its timer has not yet done so (a timer can fire late on a busy
+// machine), so a caller that waits RetryAfter and calls again is let
+// through instead of being rejected with a zero wait.
 func (e *OpenError) RetryAfter() time.Duration {
 	if e.probe.IsZero() {
 		return e.hold
 	}
-	return max(0, time.Until(e.probe))
+	d := time.Until(e.probe)
+	if d <= 0 {
+		e.b.State() // moves an Open breaker whose time has ended to HalfOpen
+		return 0
+	}
+	return d
 }
 
 // Error describes the rejection, with the time until the next probe

@@ -177,6 +177,10 @@ func MinCalls(m int) RateOption {
 // OpenFor sets how long the breaker stays Open before it lets probes through
 // (HalfOpen); the default is 60s. Zero means probes are allowed at once. It
 // panics if d is negative.
+//
+// A timer ends the Open period one nanosecond before d has passed, so that a
+// caller that sleeps d after the breaker opened (in a synctest bubble, where
+// both wake at the same instant) always finds it HalfOpen.
 func OpenFor(d time.Duration) Option {
 	if d < 0 {
 		panic(fmt.Sprintf("breaker: OpenFor(%v): d must not be negative", d))
