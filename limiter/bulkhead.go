@@ -51,31 +51,39 @@ func NewBulkhead(maxConcurrent, maxQueue int) *Bulkhead {
 // in fn frees the slot and propagates to the caller. Do panics if ctx or fn
 // is nil.
 func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error {
-	if fn == nil {
-		panic("limiter: nil function")
+	if fn == nil || b.sem == nil {
+		b.misuse(fn)
 	}
-	if err := b.acquire(ctx); err != nil {
+	if err := b.sem.acquire(ctx, 1, b.maxQueue); err != nil { // the semaphore checks ctx
+		if err == ErrFull {
+			b.rejected.Add(1)
+		}
 		return err
 	}
 	defer b.done()
 	return fn(ctx)
 }
 
-// acquire takes a slot for Do and Acquire.
+// acquire takes a slot for Acquire, as Do does.
 func (b *Bulkhead) acquire(ctx context.Context) error {
+	if b.sem == nil {
+		b.misuse(nil)
+	}
+	err := b.sem.acquire(ctx, 1, b.maxQueue)
+	if err == ErrFull {
+		b.rejected.Add(1)
+	}
+	return err
+}
+
+// misuse panics for a zero b or, given by Do, a nil fn.
+func (b *Bulkhead) misuse(fn func(context.Context) error) {
 	if b.sem == nil {
 		panic("limiter: Bulkhead used without NewBulkhead")
 	}
-	if ctx == nil {
-		panic("limiter: nil context")
+	if fn == nil {
+		panic("limiter: nil function")
 	}
-	if err := b.sem.acquire(ctx, 1, b.maxQueue); err != nil {
-		if err == ErrFull {
-			b.rejected.Add(1)
-		}
-		return err
-	}
-	return nil
 }
 
 func (b *Bulkhead) done() {
