@@ -72,3 +72,17 @@ func BenchmarkKeyedAllowParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkKeyedNewKeys admits the first event of a new key each time, with
+// keys going idle a millisecond later, so that every call creates a limiter
+// and the sweep forgets idle ones as it goes.
+func BenchmarkKeyedNewKeys(b *testing.B) {
+	k := limiter.NewKeyed(func(int) *limiter.Rate { return limiter.NewRate(1000, 1) })
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k.Allow(i)
+		i++
+	}
+	b.ReportMetric(float64(k.Len()), "keys")
+}
