@@ -27,7 +27,7 @@ const semMaxLimit = semLocked - 1
 //
 // Waiters are served in FIFO order: a large request at the head of the queue
 // is not overtaken by small ones arriving after it, so it cannot be starved.
-// Acquire, TryAcquire and Release take a lock-free path (one compare-and-swap)
+// Acquire, TryAcquire and Release take a lock-free path (one atomic operation)
 // while no caller is queued. The limit can be changed at run time with
 // SetLimit.
 //
@@ -36,7 +36,9 @@ const semMaxLimit = semLocked - 1
 type Semaphore struct {
 	// state is the number of permits held, plus semLocked while mu's holder
 	// requires that state change only under mu (it is set for as long as
-	// waiters are queued). While semLocked is clear, state changes by CAS.
+	// waiters are queued). While semLocked is clear, state changes by atomic
+	// add or compare-and-swap; an add that finds semLocked set, or no room,
+	// takes its permits back at once (see acquire).
 	state atomic.Int64
 	// size is the limit. It changes only under mu with semLocked set.
 	size atomic.Int64
