@@ -59,7 +59,8 @@
 //
 // A Group without a limit starts one goroutine per task, as errgroup does:
 // Go allocates the goroutine's closure, so a task costs two allocations with
-// the caller's own closure. With Limit(n), tasks run on at most n worker
+// the caller's own closure (GoNamed adds a wrapper that carries the name).
+// With Limit(n), tasks run on at most n worker
 // goroutines, which take the next task directly from Go instead of ending and
 // being started again: Go allocates nothing, and a Go call blocked at the
 // limit waits in a select on the hand-over and the group's context. The
@@ -70,6 +71,6 @@
 // cost a few nanoseconds each while slow items still spread evenly; a call
 // allocates a fixed amount besides its result slice, whatever the number of
 // items. MapSeq allocates a fixed amount each time its sequence is ranged
-// over and nothing per item. First and Start allocate per call, not per
-// task. The tests guard each of these counts with testing.AllocsPerRun.
+// over and nothing per item. The tests guard each of these counts with
+// testing.AllocsPerRun.
 package group
