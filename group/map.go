@@ -50,7 +50,7 @@ func Map[In, Out any](ctx context.Context, items []In, fn func(context.Context, 
 // cancellation and panics follow the same policy as Map: the first error
 // cancels the rest and is returned, KeepGoing joins them all, errors name
 // their item's index, and panics are re-raised in the caller's goroutine
-// unless PanicAsError. It panics if fn is nil.
+// unless PanicAsError. It panics if ctx or fn is nil.
 func ForEach[In any](ctx context.Context, items []In, fn func(context.Context, In) error, opts ...Option) error {
 	if fn == nil {
 		panic("group: nil function")
