@@ -111,6 +111,7 @@ type Policy struct {
 	mu        sync.Mutex
 	err       error   // the first error (default)
 	errs      []error // every error (KeepGoing, Indexed: by index, nil where none)
+	n         int     // Indexed: the number of indexes, for errs once a task fails
 	causeAt   int     // where the echoed cause is: index in errs, or 0 for err; -1 if none
 	causeSeen bool    // the context's cause is already reported (or was a failure)
 	panicked  error   // the first panic, re-raised by the caller
@@ -124,7 +125,7 @@ func (p *Policy) Init(ctx context.Context, cancel context.CancelCauseFunc, opts 
 	p.ctx, p.cancel, p.opts, p.causeAt = ctx, cancel, opts, -1
 	if opts.Indexed {
 		p.opts.KeepGoing = true
-		p.errs = make([]error, n, n+1)
+		p.n = n
 	}
 }
 
@@ -151,10 +152,10 @@ func (p *Policy) FailAt(i int, err error, n Name) bool {
 func (p *Policy) addLocked(i int, err error) bool {
 	switch {
 	case p.opts.Indexed && i >= 0:
-		p.errs[i] = err
+		p.indexedLocked()[i] = err
 		return true
 	case p.opts.KeepGoing:
-		p.errs = append(p.errs, err)
+		p.appendLocked(err)
 		return true
 	}
 	if p.err == nil {
@@ -205,7 +206,8 @@ func (p *Policy) reportCause(i int) {
 	if p.opts.Indexed && i >= 0 && p.causeAt > i {
 		// By index: the cause goes to the first index that echoes it,
 		// whichever echoed first in time.
-		p.errs[i], p.errs[p.causeAt], p.causeAt = p.errs[p.causeAt], nil, i
+		errs := p.indexedLocked()
+		errs[i], errs[p.causeAt], p.causeAt = errs[p.causeAt], nil, i
 		return
 	}
 	if p.causeSeen {
@@ -215,12 +217,30 @@ func (p *Policy) reportCause(i int) {
 	cause := context.Cause(p.ctx)
 	switch {
 	case p.opts.Indexed && i >= 0:
-		p.errs[i], p.causeAt = cause, i
+		p.indexedLocked()[i], p.causeAt = cause, i
 	case p.opts.KeepGoing:
-		p.errs, p.causeAt = append(p.errs, cause), len(p.errs)
+		p.causeAt = p.appendLocked(cause)
 	case p.err == nil:
 		p.err, p.causeAt = cause, 0
 	}
+}
+
+// appendLocked adds err after the errors kept and returns its index.
+func (p *Policy) appendLocked(err error) int {
+	if p.opts.Indexed {
+		p.indexedLocked() // the indexes come first
+	}
+	p.errs = append(p.errs, err)
+	return len(p.errs) - 1
+}
+
+// indexedLocked returns errs of an Indexed policy, made on first use: a call
+// in which nothing fails allocates nothing for it.
+func (p *Policy) indexedLocked() []error {
+	if p.errs == nil {
+		p.errs = make([]error, p.n, p.n+1)
+	}
+	return p.errs
 }
 
 // Panicked returns the first panic kept by Panic, or nil. The caller

@@ -100,3 +100,17 @@ func TestEcho(t *testing.T) {
 	assert.True(t, policy.Echo(ctx, fmt.Errorf("w: %w", errA)))
 	assert.False(t, policy.Echo(ctx, errB))
 }
+
+// TestIndexedCauseFirst checks an Indexed policy whose cause is reported
+// before any index fails: the indexes still come first.
+func TestIndexedCauseFirst(t *testing.T) {
+	p, _, cancel := newPolicy(t, policy.Options{Indexed: true}, 2)
+	cancel(errA)
+	p.Cause()
+	p.FailAt(1, errB, policy.Function(1))
+	assert.EqualError(t, p.Err(nil), "group: function 1: b\na")
+	assert.Zero(t, testing.AllocsPerRun(10, func() {
+		var q policy.Policy
+		q.Init(context.Background(), func(error) {}, policy.Options{Indexed: true}, 4)
+	}), "an Indexed policy allocates nothing until a task fails")
+}
