@@ -270,18 +270,19 @@ func (g *Group) Wait() error {
 		panic("group: Group used without New")
 	}
 	g.wg.Wait()
-	// No task runs that could call Go: from now on Go panics, and the
-	// workers end.
-	if g.waited.CompareAndSwap(false, true) && g.tasks != nil {
-		close(g.tasks)
-	}
-	g.workers.Wait()
 	n := g.skipped.Load()
 	var notStarted error
 	if n > 0 {
 		notStarted = &NotStartedError{N: int(n), Cause: context.Cause(g.ctx)}
 	}
+	// No task runs that could call Go: from now on Go panics (it sees the
+	// context done, then waited), and the idle workers end.
+	first := g.waited.CompareAndSwap(false, true)
 	g.cancel(ErrDone)
+	if first && g.tasks != nil {
+		close(g.tasks)
+	}
+	g.workers.Wait()
 	if n == 0 && g.failed.Load() == 0 {
 		return nil // nothing failed: the policy has nothing to report
 	}
