@@ -52,6 +52,15 @@ type Stats struct {
 	ConsecutiveFailures int
 	// Rejected is the number of calls rejected since New.
 	Rejected uint64
+	// The counters below only grow, from New on, and are all counted off
+	// the Closed state's success path, which stays lock-free and writes
+	// nothing shared (so successes are not counted). Failed and SlowCalls
+	// count the calls that failed and that were slow (a slow failure is in
+	// both), in any state; Opened, HalfOpened and Reclosed count the
+	// transitions into Open, HalfOpen and Closed, Reset and ForceOpen
+	// included.
+	Failed, SlowCalls            uint64
+	Opened, HalfOpened, Reclosed uint64
 }
 
 // A Breaker is a circuit breaker: it lets calls through while they succeed
@@ -91,6 +100,10 @@ type Breaker struct {
 	slowProbes int           // HalfOpen: probes that were slow
 	timer      *time.Timer   // Open, not forced: makes the breaker HalfOpen when the open time ends
 	timerFake  bool          // timer was made in a synctest bubble
+
+	// Cumulative counts for Stats.
+	failed, slowCalls uint64
+	entered           [3]uint64 // transitions into each State
 
 	// changes holds transitions for OnStateChange: pushed under mu, in
 	// transition order, and delivered by deliver with no lock held.
@@ -354,6 +367,12 @@ func (b *Breaker) recordOutcome(t token, o Outcome) {
 		now = b.now() // for the open time, should this trip the breaker
 	}
 	b.mu.Lock()
+	if o == Failure {
+		b.failed++
+	}
+	if slow {
+		b.slowCalls++
+	}
 	changed := false
 	if b.word.Load() == t.word {
 		switch state {
@@ -480,8 +499,11 @@ func (b *Breaker) setLocked(to State, now int64) {
 		b.timer = time.AfterFunc(b.openDur-time.Nanosecond, func() { b.openEnded(w) })
 		b.timerFake = inBubble()
 	}
-	if from != to && b.cfg.onChange != nil {
-		b.changes.Push(transition{from, to})
+	if from != to {
+		b.entered[to]++
+		if b.cfg.onChange != nil {
+			b.changes.Push(transition{from, to})
+		}
 	}
 }
 
@@ -547,6 +569,8 @@ func (b *Breaker) Stats() Stats {
 	case b.win != nil:
 		s.Calls, s.Failures, s.Slow = b.win.counts(b.now())
 	}
+	s.Failed, s.SlowCalls = b.failed, b.slowCalls
+	s.Opened, s.HalfOpened, s.Reclosed = b.entered[Open], b.entered[HalfOpen], b.entered[Closed]
 	b.mu.Unlock()
 	s.Rejected = uint64(b.rejected.Load())
 	return s

@@ -169,7 +169,7 @@ func TestConsecutiveFailures(t *testing.T) {
 		sleep(time.Second)
 		assert.True(t, call(b, nil))
 		assert.Equal(t, breaker.Closed, b.State())
-		assert.Equal(t, breaker.Stats{State: breaker.Closed, Rejected: 4}, b.Stats())
+		assert.Equal(t, breaker.Stats{State: breaker.Closed, Rejected: 4}, gauges(b.Stats()))
 		assert.Equal(t, []string{"closed>open", "open>half-open", "half-open>open", "open>half-open", "half-open>closed"}, rec.transitions())
 	})
 }
@@ -227,11 +227,11 @@ func TestTimeWindowRollover(t *testing.T) {
 		calls(b, errBoom, errBoom, nil) // bucket 0
 		time.Sleep(500 * time.Millisecond)
 		calls(b, nil, nil, nil) // bucket 5
-		assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: 6, Failures: 2}, b.Stats())
+		assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: 6, Failures: 2}, gauges(b.Stats()))
 		time.Sleep(499 * time.Millisecond) // still bucket 9
 		assert.Equal(t, 6, b.Stats().Calls)
 		time.Sleep(time.Millisecond) // bucket 10: bucket 0 has left
-		assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: 3}, b.Stats())
+		assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: 3}, gauges(b.Stats()))
 		calls(b, errBoom, errBoom) // 2 of 5
 		assert.Equal(t, breaker.Closed, b.State())
 		calls(b, errBoom) // 3 of 6
@@ -246,12 +246,12 @@ func TestTimeWindowClearedOnClose(t *testing.T) {
 		assert.Equal(t, breaker.Open, b.State())
 		sleep(time.Second)
 		assert.True(t, call(b, nil))
-		assert.Equal(t, breaker.Stats{State: breaker.Closed}, b.Stats())
+		assert.Equal(t, breaker.Stats{State: breaker.Closed}, gauges(b.Stats()))
 		calls(b, nil, errBoom) // 1 of 2: trips only if the old window were kept
 		assert.Equal(t, breaker.Open, b.State())
 		b.Reset()
 		calls(b, nil, nil, errBoom)
-		assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: 3, Failures: 1, ConsecutiveFailures: 1}, b.Stats())
+		assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: 3, Failures: 1, ConsecutiveFailures: 1}, gauges(b.Stats()))
 	})
 }
 
@@ -271,7 +271,7 @@ func TestSlowCalls(t *testing.T) {
 		slowCall(b, time.Second, nil) // at the threshold: not slow
 		slowCall(b, 2*time.Second, nil)
 		slowCall(b, 0, nil)
-		assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: 3, Slow: 1}, b.Stats())
+		assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: 3, Slow: 1}, gauges(b.Stats()))
 		slowCall(b, 2*time.Second, errBoom) // slow failures are slow too
 		assert.Equal(t, breaker.Open, b.State())
 
@@ -467,7 +467,7 @@ func TestAllowDoneOnce(t *testing.T) {
 	done(errBoom)
 	done(errBoom)
 	done(errBoom)
-	assert.Equal(t, breaker.Stats{State: breaker.Closed, ConsecutiveFailures: 1}, b.Stats())
+	assert.Equal(t, breaker.Stats{State: breaker.Closed, ConsecutiveFailures: 1}, gauges(b.Stats()))
 }
 
 func TestLateResultDropped(t *testing.T) {
@@ -489,7 +489,7 @@ func TestLateResultDropped(t *testing.T) {
 		require.NoError(t, err)
 		b.Reset()
 		probe(errBoom)
-		assert.Equal(t, breaker.Stats{State: breaker.Closed, Rejected: 0}, b.Stats())
+		assert.Equal(t, breaker.Stats{State: breaker.Closed, Rejected: 0}, gauges(b.Stats()))
 	})
 }
 
@@ -647,7 +647,7 @@ func TestConcurrentCounting(t *testing.T) {
 				}
 				wg.Wait()
 				s := b.Stats()
-				assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: goroutines * each * 9 / 10, Failures: goroutines * each / 10, Slow: goroutines * each / 10, ConsecutiveFailures: s.ConsecutiveFailures}, s)
+				assert.Equal(t, breaker.Stats{State: breaker.Closed, Calls: goroutines * each * 9 / 10, Failures: goroutines * each / 10, Slow: goroutines * each / 10, ConsecutiveFailures: s.ConsecutiveFailures}, gauges(s))
 			})
 		})
 	}

@@ -91,8 +91,9 @@ func ExampleClassify() {
 	for _, err := range []error{errNotFound, errNotFound, context.Canceled, errors.New("500")} {
 		_ = b.Do(context.Background(), func(context.Context) error { return err })
 	}
-	fmt.Println(b.Stats())
-	// Output: {closed 0 0 0 1 0}
+	st := b.Stats()
+	fmt.Println(st.State, st.ConsecutiveFailures, st.Failed)
+	// Output: closed 1 1
 }
 
 func ExampleTransport() {

@@ -35,6 +35,9 @@ type model struct {
 	succeeded  int
 	slowProbes int
 	rejected   uint64
+	// Cumulative counts: failed and slow calls, transitions into each state.
+	failed, slowCalls uint64
+	entered           [3]uint64
 }
 
 type rec struct {
@@ -75,15 +78,22 @@ func (m *model) window(now time.Duration) (calls, fails, slows int) {
 func (m *model) tick(now time.Duration) {
 	if m.state == breaker.Open && !m.forced && now >= m.openUntil {
 		m.state, m.succeeded, m.slowProbes = breaker.HalfOpen, 0, 0
+		m.entered[breaker.HalfOpen]++
 	}
 }
 
 func (m *model) open(now time.Duration) {
+	if m.state != breaker.Open {
+		m.entered[breaker.Open]++
+	}
 	m.state, m.succeeded, m.slowProbes = breaker.Open, 0, 0
 	m.openUntil = now + m.openDur
 }
 
 func (m *model) close(now time.Duration) {
+	if m.state != breaker.Closed {
+		m.entered[breaker.Closed]++
+	}
 	m.state, m.forced, m.run, m.recs, m.closedAt = breaker.Closed, false, 0, nil, now
 	m.succeeded, m.slowProbes = 0, 0
 }
@@ -109,6 +119,12 @@ func (m *model) finish(now, d time.Duration, o breaker.Outcome) {
 	}
 	fail := o == breaker.Failure
 	slow := m.slowAfter > 0 && d > m.slowAfter
+	if fail {
+		m.failed++
+	}
+	if slow {
+		m.slowCalls++
+	}
 	switch m.state {
 	case breaker.Closed:
 		if fail {
@@ -158,7 +174,9 @@ func (m *model) reopen(now time.Duration) {
 
 func (m *model) stats(now time.Duration) breaker.Stats {
 	m.tick(now)
-	s := breaker.Stats{State: m.state, ConsecutiveFailures: m.run, Rejected: m.rejected}
+	s := breaker.Stats{State: m.state, ConsecutiveFailures: m.run, Rejected: m.rejected,
+		Failed: m.failed, SlowCalls: m.slowCalls, Opened: m.entered[breaker.Open],
+		HalfOpened: m.entered[breaker.HalfOpen], Reclosed: m.entered[breaker.Closed]}
 	switch {
 	case m.state == breaker.HalfOpen:
 		s.Calls, s.Slow = m.succeeded, m.slowProbes
