@@ -25,8 +25,11 @@ func stateName(s breaker.State) string {
 }
 
 // Breaker registers the instruments of b on m under name (the weft.name
-// attribute): weft.breaker.state, weft.breaker.calls and the
-// weft.breaker.window.* gauges (see the package documentation). It returns
+// attribute): weft.breaker.state, weft.breaker.calls,
+// weft.breaker.slow_calls, weft.breaker.transitions and the
+// weft.breaker.window.* gauges (see the package documentation). A closed
+// breaker's successes are not counted: its success path writes nothing
+// shared, so that it costs the same registered or not. It returns
 // the registration to unregister with, or an error wrapping ErrDuplicate if
 // a breaker named name is already registered on m.
 func Breaker(m metric.Meter, name string, b *breaker.Breaker, opts ...Option) (metric.Registration, error) {
@@ -35,7 +38,9 @@ func Breaker(m metric.Meter, name string, b *breaker.Breaker, opts ...Option) (m
 	}
 	bl := newBuilder(m, "breaker", name, opts)
 	state := bl.updown("weft.breaker.state", "{state}", "1 for the breaker's current state and 0 for the others, per weft.state.")
-	calls := bl.counter("weft.breaker.calls", "{call}", "Calls that reached the breaker, per weft.outcome.")
+	calls := bl.counter("weft.breaker.calls", "{call}", "Calls that failed or were rejected, per weft.outcome: failure, rejected.")
+	slowCalls := bl.counter("weft.breaker.slow_calls", "{call}", "Calls slower than the SlowCalls threshold.")
+	transitions := bl.counter("weft.breaker.transitions", "{transition}", "State changes, per weft.state entered.")
 	wCalls := bl.gauge("weft.breaker.window.calls", "{call}", "Calls counted in the breaker's current failure-rate window.")
 	wFail := bl.gauge("weft.breaker.window.failures", "{call}", "Failed calls in the breaker's current failure-rate window.")
 	wSlow := bl.gauge("weft.breaker.window.slow", "{call}", "Slow calls in the breaker's current failure-rate window.")
@@ -46,6 +51,7 @@ func Breaker(m metric.Meter, name string, b *breaker.Breaker, opts ...Option) (m
 		stateOpts[i] = bl.with(StateKey.String(stateName(s)))
 	}
 	rejected := bl.with(OutcomeKey.String("rejected"))
+	failure := bl.with(OutcomeKey.String("failure"))
 	reg, err := bl.register(func(_ context.Context, o metric.Observer) error {
 		st := b.Stats()
 		for i, s := range states {
@@ -56,6 +62,11 @@ func Breaker(m metric.Meter, name string, b *breaker.Breaker, opts ...Option) (m
 			o.ObserveInt64(state, v, stateOpts[i])
 		}
 		o.ObserveInt64(calls, int64(st.Rejected), rejected)
+		o.ObserveInt64(calls, int64(st.Failed), failure)
+		o.ObserveInt64(slowCalls, int64(st.SlowCalls), bl.opt)
+		o.ObserveInt64(transitions, int64(st.Reclosed), stateOpts[0])
+		o.ObserveInt64(transitions, int64(st.Opened), stateOpts[1])
+		o.ObserveInt64(transitions, int64(st.HalfOpened), stateOpts[2])
 		o.ObserveInt64(wCalls, int64(st.Calls), bl.opt)
 		o.ObserveInt64(wFail, int64(st.Failures), bl.opt)
 		o.ObserveInt64(wSlow, int64(st.Slow), bl.opt)

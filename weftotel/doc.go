@@ -34,7 +34,9 @@
 //
 //	instrument                         kind           unit         attributes besides weft.name
 //	weft.breaker.state                 UpDownCounter  {state}      weft.state: closed, open, half_open (1 for the current state, 0 for the others)
-//	weft.breaker.calls                 Counter        {call}       weft.outcome: rejected
+//	weft.breaker.calls                 Counter        {call}       weft.outcome: failure, rejected (successes are not counted)
+//	weft.breaker.slow_calls            Counter        {call}       -
+//	weft.breaker.transitions           Counter        {transition} weft.state: the state entered
 //	weft.breaker.window.calls          Gauge          {call}       -
 //	weft.breaker.window.failures       Gauge          {call}       -
 //	weft.breaker.window.slow           Gauge          {call}       -

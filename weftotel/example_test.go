@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -34,16 +36,20 @@ func Example() {
 	if err := reader.Collect(ctx, &rm); err != nil {
 		panic(err)
 	}
+	var lines []string
 	for _, m := range rm.ScopeMetrics[0].Metrics {
 		if m.Name != "weft.breaker.calls" {
 			continue
 		}
 		for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
 			outcome, _ := p.Attributes.Value(weftotel.OutcomeKey)
-			fmt.Println(m.Name, outcome.AsString(), p.Value)
+			lines = append(lines, fmt.Sprint(m.Name, " ", outcome.AsString(), " ", p.Value))
 		}
 	}
+	sort.Strings(lines)
+	fmt.Println(strings.Join(lines, "\n"))
 	// Output:
+	// weft.breaker.calls failure 1
 	// weft.breaker.calls rejected 1
 }
 

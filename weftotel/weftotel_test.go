@@ -53,6 +53,10 @@ func TestBreakerTrip(t *testing.T) {
 		{"weft.breaker.state", []attribute.KeyValue{state("closed")}, 0},
 		{"weft.breaker.state", []attribute.KeyValue{state("open")}, 1},
 		{"weft.breaker.calls", []attribute.KeyValue{outcome("rejected")}, 3},
+		{"weft.breaker.calls", []attribute.KeyValue{outcome("failure")}, 2},
+		{"weft.breaker.transitions", []attribute.KeyValue{state("open")}, 1},
+		{"weft.breaker.transitions", []attribute.KeyValue{state("half_open")}, 0},
+		{"weft.breaker.transitions", []attribute.KeyValue{state("closed")}, 0},
 	})
 }
 
