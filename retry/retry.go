@@ -2,7 +2,9 @@ package retry
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,6 +13,40 @@ import (
 // its own schedule. The zero Policy tries once and never retries; use New.
 type Policy struct {
 	config // set by New, never changed after
+	// counts is set by New; a zero Policy counts nothing. Only calls whose
+	// first try fails write it, so a first-try success stays as cheap.
+	counts *counters
+}
+
+// counters are a Policy's cumulative counts; see Stats.
+type counters struct {
+	retries, recovered, exhausted, denied atomic.Uint64
+}
+
+// Stats is a snapshot of a Policy's counters, which only grow. Calls whose
+// first try succeeds are not counted, so that they cost nothing more.
+type Stats struct {
+	// Retries is the number of tries after a call's first.
+	Retries uint64
+	// Recovered is the number of calls that succeeded after at least one
+	// retry.
+	Recovered uint64
+	// Exhausted is the number of calls that gave up with ErrExhausted: out
+	// of attempts, of MaxElapsed, or of time before the context's deadline.
+	Exhausted uint64
+	// Denied is the number of calls that gave up because the budget
+	// refused a retry (ErrBudgetExhausted).
+	Denied uint64
+}
+
+// Stats returns the policy's counters. It takes no lock. A zero Policy's
+// are always zero.
+func (p *Policy) Stats() Stats {
+	c := p.counts
+	if c == nil {
+		return Stats{}
+	}
+	return Stats{Retries: c.retries.Load(), Recovered: c.recovered.Load(), Exhausted: c.exhausted.Load(), Denied: c.denied.Load()}
 }
 
 // config is what the options set.
@@ -34,13 +70,13 @@ type config struct {
 // FullJitter, every error but a Permanent one retried, no MaxElapsed, no
 // budget. New panics if an option is invalid; each option's doc says when.
 func New(opts ...Option) *Policy {
-	p := &Policy{config{
+	p := &Policy{config: config{
 		attempts:    DefaultAttempts,
 		initial:     DefaultInitial,
 		max:         DefaultMax,
 		mult:        2,
 		exponential: true,
-	}}
+	}, counts: new(counters)}
 	for _, opt := range opts {
 		opt(&p.config)
 	}
@@ -139,8 +175,27 @@ func panicNil(ctx context.Context) {
 	panic("retry: nil function")
 }
 
-// retry runs the tries after the first, which failed with err.
+// retry runs the tries after the first, which failed with err, and counts
+// how the call ended.
 func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err error, start time.Time) error {
+	err, retries := p.retries(ctx, fn, err, start)
+	if c := p.counts; c != nil {
+		c.retries.Add(uint64(retries))
+		switch {
+		case err == nil:
+			c.recovered.Add(1)
+		case errors.Is(err, ErrBudgetExhausted):
+			c.denied.Add(1)
+		case errors.Is(err, ErrExhausted):
+			c.exhausted.Add(1)
+		}
+	}
+	return err
+}
+
+// retries runs the tries after the first, which failed with err, and
+// returns the call's error and the number of retries made.
+func (p *Policy) retries(ctx context.Context, fn func(context.Context) error, err error, start time.Time) (_ error, retries int) {
 	var (
 		h     history
 		s     = p.schedule()
@@ -154,18 +209,18 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 	for {
 		perm, asked, hasAsked := markers(err)
 		if perm {
-			return unmark(err)
+			return unmark(err), retries
 		}
 		err = unmark(err)
 		if p.retryIf != nil && !p.retryIf(err) {
-			return err
+			return err, retries
 		}
 		h.add(err)
 		if ctx.Err() != nil {
-			return h.fail(context.Cause(ctx), ctx.Err())
+			return h.fail(context.Cause(ctx), ctx.Err()), retries
 		}
 		if h.n >= p.attempts {
-			return h.fail(ErrExhausted, nil)
+			return h.fail(ErrExhausted, nil), retries
 		}
 
 		d := s.next()
@@ -180,14 +235,14 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 			// boundaries are Do's: before the deadline, within MaxElapsed.
 			now := time.Now()
 			if dl, ok := ctx.Deadline(); ok && dl.Sub(now) <= d {
-				return h.fail(ErrExhausted, nil)
+				return h.fail(ErrExhausted, nil), retries
 			}
 			if p.maxElapsed > 0 && p.maxElapsed-now.Sub(start) < d {
-				return h.fail(ErrExhausted, nil)
+				return h.fail(ErrExhausted, nil), retries
 			}
 		}
 		if p.budget != nil && !p.budget.withdraw() {
-			return h.fail(ErrBudgetExhausted, nil)
+			return h.fail(ErrBudgetExhausted, nil), retries
 		}
 		if p.onRetry != nil {
 			p.onRetry(Event{Attempt: h.n, Err: err, Delay: d, After: hasAsked})
@@ -202,11 +257,12 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 			select {
 			case <-timer.C:
 			case <-ctx.Done():
-				return h.fail(context.Cause(ctx), ctx.Err())
+				return h.fail(context.Cause(ctx), ctx.Err()), retries
 			}
 		}
+		retries++
 		if err = fn(ctx); err == nil {
-			return nil
+			return nil, retries
 		}
 	}
 }
