@@ -34,11 +34,13 @@ type Group struct {
 	waited atomic.Bool // Wait has returned: Go panics
 
 	// Written when a task fails, and by a limited group's first Go calls.
-	pol     policy.Policy
-	failed  atomic.Int64
-	skipped atomic.Int64   // tasks not started
-	nworker atomic.Int32   // workers started (at most limit)
-	workers sync.WaitGroup // worker goroutines (with a limit)
+	pol    policy.Policy
+	failed atomic.Int64
+	// panicked counts the failed tasks that panicked or called Goexit.
+	panicked atomic.Int64
+	skipped  atomic.Int64   // tasks not started
+	nworker  atomic.Int32   // workers started (at most limit)
+	workers  sync.WaitGroup // worker goroutines (with a limit)
 
 	// Written by every Go call and task.
 	wg      sync.WaitGroup // tasks started, or being handed over by Go, and not ended
@@ -242,8 +244,10 @@ func (g *Group) end(err error, r *panics.Recovered) {
 	if r != nil || err != nil {
 		g.failed.Add(1)
 		if np, ok := err.(*namedPanic); ok {
+			g.panicked.Add(1)
 			g.pol.Panic(newPanicError(np.r), policy.Task(np.name))
 		} else if r != nil {
+			g.panicked.Add(1)
 			g.pol.Panic(newPanicError(r), policy.Name{})
 		} else {
 			g.pol.Fail(err, policy.Name{}) // named already, if the task has a name

@@ -336,7 +336,7 @@ func TestGroupLimitNeverExceeded(t *testing.T) {
 	require.NoError(t, g.Wait())
 	assert.Equal(t, int64(n), ran.Load())
 	assert.LessOrEqual(t, peak.Load(), int64(limit))
-	assert.Equal(t, group.Stats{Running: 0, Started: n, Failed: 0}, g.Stats())
+	assert.Equal(t, group.Stats{Running: 0, Started: n, Failed: 0, Completed: n}, g.Stats())
 }
 
 func TestGroupLimitBlocks(t *testing.T) {
@@ -464,7 +464,7 @@ func TestGroupStats(t *testing.T) {
 		assert.Equal(t, group.Stats{Running: 5, Started: 5}, g.Stats())
 		close(release)
 		require.Error(t, g.Wait())
-		assert.Equal(t, group.Stats{Running: 0, Started: 5, Failed: 3}, g.Stats())
+		assert.Equal(t, group.Stats{Running: 0, Started: 5, Failed: 3, Completed: 5}, g.Stats())
 	})
 }
 
@@ -845,7 +845,7 @@ func TestGroupLimitCancelUnblocks(t *testing.T) {
 		assert.ErrorIs(t, err, group.ErrNotStarted)
 		assert.EqualError(t, err, "group: 2 tasks not started: stop", "Wait counts both")
 		assert.False(t, ran.Load(), "a task blocked at the limit started after cancel")
-		assert.Equal(t, group.Stats{Running: 0, Started: 1, Failed: 0}, g.Stats())
+		assert.Equal(t, group.Stats{Running: 0, Started: 1, Failed: 0, Completed: 1, Skipped: 2}, g.Stats())
 	})
 }
 
@@ -898,7 +898,7 @@ func TestGroupGoNamedPanicAndGoexit(t *testing.T) {
 	err := g.Wait()
 	require.ErrorAs(t, err, &pe)
 	assert.True(t, pe.Goexit)
-	assert.Equal(t, group.Stats{Started: 1, Failed: 1}, g.Stats())
+	assert.Equal(t, group.Stats{Started: 1, Failed: 1, Completed: 1, Panicked: 1}, g.Stats())
 }
 
 // TestGroupLimitSlowTasks runs tasks slower than a worker's slowTask with Go

@@ -10,6 +10,12 @@ type Stats struct {
 	// Failed is the number of tasks that returned an error, panicked or
 	// called runtime.Goexit so far.
 	Failed int
+	// Completed is the number of tasks that have ended, however; Panicked
+	// the number of them that panicked or called runtime.Goexit (they are
+	// also Failed). Skipped is the number of tasks Go was given after the
+	// context ended, which never ran. Like Started and Failed, they only
+	// grow.
+	Completed, Panicked, Skipped int
 }
 
 // Stats returns a snapshot of the group's counters. It takes no lock; while
@@ -21,5 +27,9 @@ func (g *Group) Stats() Stats {
 		Running: int(max(started-ended, 0)), // a worker may end a task before Go counts it
 		Started: int(started),
 		Failed:  int(g.failed.Load()),
+		// Read after started: a task counted here has been counted there.
+		Completed: int(g.ended.Load()),
+		Panicked:  int(g.panicked.Load()),
+		Skipped:   int(g.skipped.Load()),
 	}
 }
