@@ -52,7 +52,13 @@
 //	weft.adaptive.waiters              UpDownCounter  {call}       -
 //	weft.keyed.keys                    UpDownCounter  {key}        -
 //	weft.group.running                 UpDownCounter  {task}       -
-//	weft.group.tasks                   Counter        {task}       weft.outcome: started, failed
+//	weft.group.tasks.started           Counter        {task}       -
+//	weft.group.tasks.completed         Counter        {task}       -
+//	weft.group.tasks.failed            Counter        {task}       -
+//	weft.group.tasks.panicked          Counter        {task}       -
+//	weft.group.tasks.skipped           Counter        {task}       -
+//	weft.retry.retries                 Counter        {retry}      -
+//	weft.retry.calls                   Counter        {call}       weft.outcome: recovered, exhausted, denied (calls whose first try failed)
 //	weft.retry.budget.credit           Gauge          {retry}      -
 //	weft.executor.limit                Gauge          {task}       -
 //	weft.executor.workers              UpDownCounter  {goroutine}  -
@@ -80,8 +86,9 @@
 //	weft.monitor.mutex.wait            Gauge          1            -
 //
 // A counter split by weft.outcome counts each event once, under the outcome
-// it ended with, so summing over weft.outcome gives every event (except
-// weft.group.tasks, whose failed tasks are also started ones).
+// it ended with, so summing over weft.outcome gives every event. A group's
+// task counters overlap instead (a panicked task is also failed and
+// completed), so they are separate instruments.
 //
 // # Counters and hooks in the root module
 //

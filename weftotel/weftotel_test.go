@@ -171,8 +171,11 @@ func TestGroup(t *testing.T) {
 	_ = g.Wait()
 	check(t, r.collect(), "fanout", []want{
 		{"weft.group.running", nil, 0},
-		{"weft.group.tasks", []attribute.KeyValue{outcome("started")}, 5},
-		{"weft.group.tasks", []attribute.KeyValue{outcome("failed")}, 3},
+		{"weft.group.tasks.started", nil, 5},
+		{"weft.group.tasks.completed", nil, 5},
+		{"weft.group.tasks.failed", nil, 3},
+		{"weft.group.tasks.panicked", nil, 0},
+		{"weft.group.tasks.skipped", nil, 0},
 	})
 }
 
@@ -249,4 +252,26 @@ func TestNoopMeter(t *testing.T) {
 	if err := reg.Unregister(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestPolicyExhausted(t *testing.T) {
+	r := newReader(t)
+	p := retry.New(retry.Attempts(3), retry.Constant(0))
+	reg, err := weftotel.Policy(r.mp.Meter("test"), "api", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Unregister()
+	ctx := context.Background()
+	for range 2 {
+		if err := p.Do(ctx, func(context.Context) error { return errBoom }); !errors.Is(err, retry.ErrExhausted) {
+			t.Fatalf("Do = %v, want ErrExhausted", err)
+		}
+	}
+	check(t, r.collect(), "api", []want{
+		{"weft.retry.retries", nil, 4},
+		{"weft.retry.calls", []attribute.KeyValue{outcome("exhausted")}, 2},
+		{"weft.retry.calls", []attribute.KeyValue{outcome("recovered")}, 0},
+		{"weft.retry.calls", []attribute.KeyValue{outcome("denied")}, 0},
+	})
 }

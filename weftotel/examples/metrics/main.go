@@ -86,6 +86,7 @@ func run(ctx context.Context, out io.Writer) error {
 	for _, f := range []func() (metric.Registration, error){
 		func() (metric.Registration, error) { return weftotel.Bulkhead(meter, "api", bh) },
 		func() (metric.Registration, error) { return weftotel.Breaker(meter, "api-client", b) },
+		func() (metric.Registration, error) { return weftotel.Policy(meter, "api-client", p) },
 	} {
 		r, err := f()
 		if err != nil {

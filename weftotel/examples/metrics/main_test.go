@@ -34,6 +34,9 @@ func TestRun(t *testing.T) {
 	// How many tries the open breaker rejected depends on when the retry
 	// policy gives up (the rejection says when a probe will be let
 	// through), so only check that it rejected some.
+	if !regexp.MustCompile(`(?m)^weft_retry_retries_total\{weft_name="api-client"\} [1-9]`).MatchString(got) {
+		t.Errorf("no retries counted in:\n%s", got)
+	}
 	if !regexp.MustCompile(`(?m)^weft_breaker_calls_total\{weft_name="api-client",weft_outcome="rejected"\} [1-9]`).MatchString(got) {
 		t.Errorf("no rejection by the open breaker in:\n%s", got)
 	}
