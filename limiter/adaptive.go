@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftgo/weft/internal/notify"
+	"github.com/weftgo/weft/internal/observe"
 )
 
 // Adaptive is a concurrency limit that follows what the protected resource
@@ -37,6 +38,10 @@ type Adaptive struct {
 	roundN   int           // samples in the current round (Gradient only)
 	roundRTT time.Duration // their total latency
 	lastDrop time.Time     // when the limit last backed off
+	// raised and lowered count the limit's changes; written under mu,
+	// read by Stats without it.
+	raised, lowered atomic.Uint64
+	hooks           observe.Hooks // "call" events
 
 	// changes holds limit changes for OnLimitChange: pushed under mu, in
 	// order, and delivered by deliver with no lock held.
@@ -171,9 +176,35 @@ func (a *Adaptive) Acquire(ctx context.Context) (done func(err error), err error
 // Limit returns the current limit.
 func (a *Adaptive) Limit() int { return int(a.semaphore().size.Load()) }
 
-// Stats returns a snapshot of the underlying semaphore: the current limit,
-// the calls in flight (Held) and the callers waiting (Waiters).
-func (a *Adaptive) Stats() SemaphoreStats { return a.semaphore().Stats() }
+// AdaptiveStats is a snapshot of an Adaptive: its semaphore's (the current
+// limit as Limit, the calls in flight as Held, the callers waiting and the
+// waits), and how often the limit changed.
+type AdaptiveStats struct {
+	SemaphoreStats
+	// Increases and Decreases count the changes of the limit, up and down,
+	// since NewAdaptive.
+	Increases, Decreases uint64
+}
+
+// Stats returns a snapshot of the underlying semaphore and the counts of
+// limit changes.
+func (a *Adaptive) Stats() AdaptiveStats {
+	st := AdaptiveStats{SemaphoreStats: a.semaphore().Stats()}
+	st.Increases, st.Decreases = a.raised.Load(), a.lowered.Load()
+	return st
+}
+
+// Observe attaches fn, to be called in the caller's goroutine with a "call"
+// Observation each time a done function records an outcome: the time from
+// Acquire's return to done, and done's error; and with a "wait"
+// Observation each time an Acquire that queued leaves the queue (see
+// Semaphore.Observe). It returns the function that detaches fn. Observe
+// panics if fn is nil.
+func (a *Adaptive) Observe(fn func(Observation)) (remove func()) {
+	r1 := a.semaphore().Observe(fn)
+	r2 := a.hooks.Add("limiter", fn)
+	return func() { r1(); r2() }
+}
 
 // semaphore returns a.sem, and panics if a is a zero Adaptive.
 func (a *Adaptive) semaphore() *Semaphore {
@@ -192,6 +223,9 @@ func (a *Adaptive) sample(start time.Time, err error) {
 		return
 	}
 	rtt := now.Sub(start)
+	if a.hooks.Active() {
+		a.hooks.Emit(observe.Observation{Event: observe.Call, Duration: rtt, Err: err})
+	}
 	drop := err != nil || (a.cfg.maxLatency > 0 && rtt > a.cfg.maxLatency)
 	if !drop && a.cfg.tolerance == 0 && 2*inflight < float64(a.sem.size.Load()) {
 		return // the common case under light load: nothing to learn, no lock
@@ -243,6 +277,11 @@ func (a *Adaptive) adjustLocked(start, now time.Time, rtt time.Duration, drop bo
 		return false
 	}
 	a.sem.SetLimit(n)
+	if n > old {
+		a.raised.Add(1)
+	} else {
+		a.lowered.Add(1)
+	}
 	if a.cfg.onChange == nil {
 		return false
 	}

@@ -54,7 +54,7 @@ func TestAdaptiveInitialLimitIsClamped(t *testing.T) {
 	for _, tt := range tests {
 		a := limiter.NewAdaptive(tt.opts...)
 		assert.Equal(t, tt.want, a.Limit())
-		assert.Equal(t, limiter.SemaphoreStats{Limit: int64(tt.want)}, a.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: int64(tt.want)}, semGauges(a.Stats().SemaphoreStats))
 	}
 }
 
@@ -131,7 +131,7 @@ func TestAdaptiveAIMDOutcomes(t *testing.T) {
 		assert.Equal(t, 12, a.Limit())
 		assert.Equal(t, []string{"10->11", "11->9", "9->8", "8->7", "7->6", "6->5", "5->4",
 			"4->5", "5->6", "6->7", "7->8", "8->9", "9->10", "10->11", "11->12"}, changes)
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 12}, a.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 12}, semGauges(a.Stats().SemaphoreStats))
 	})
 }
 
@@ -146,7 +146,7 @@ func TestAdaptiveAcquireWaitsAndCancels(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Nil(t, done2)
 		done(nil)
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 1}, a.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 1}, semGauges(a.Stats().SemaphoreStats))
 	})
 }
 
@@ -263,6 +263,6 @@ func TestAdaptiveOnLimitChangeMayCallBack(t *testing.T) {
 		time.Sleep(time.Millisecond)
 		done(overloaded)
 		assert.Equal(t, []string{"10->9", "9->8"}, changes)
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 8}, a.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 8}, semGauges(a.Stats().SemaphoreStats))
 	})
 }

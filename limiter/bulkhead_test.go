@@ -69,13 +69,13 @@ func TestBulkheadQueueBound(t *testing.T) {
 				calls = append(calls, bulkStart(ctx, b))
 				synctest.Wait() // in order
 			}
-			assert.Equal(t, limiter.BulkheadStats{Running: 2, Queued: maxQueue}, b.Stats())
+			assert.Equal(t, limiter.BulkheadStats{Running: 2, Queued: maxQueue}, bulkGauges(b.Stats()))
 
 			called := false
 			err := b.Do(ctx, func(context.Context) error { called = true; return nil })
 			assert.ErrorIs(t, err, limiter.ErrFull)
 			assert.False(t, called)
-			assert.Equal(t, limiter.BulkheadStats{Running: 2, Queued: maxQueue, Rejected: 1}, b.Stats())
+			assert.Equal(t, limiter.BulkheadStats{Running: 2, Queued: maxQueue, Rejected: 1}, bulkGauges(b.Stats()))
 
 			// Finishing the running calls one by one starts the queued ones
 			// in arrival order.
@@ -90,7 +90,7 @@ func TestBulkheadQueueBound(t *testing.T) {
 					assert.Equal(t, j <= i+2, c.isRunning(), "after %d done: call %d", i+1, j)
 				}
 			}
-			assert.Equal(t, limiter.BulkheadStats{Rejected: 1, Completed: int64(2 + maxQueue)}, b.Stats())
+			assert.Equal(t, limiter.BulkheadStats{Rejected: 1, Completed: int64(2 + maxQueue)}, bulkGauges(b.Stats()))
 		})
 	}
 }
@@ -112,16 +112,16 @@ func TestBulkheadCancelWhileQueued(t *testing.T) {
 		cancel(cause)
 		assert.Same(t, cause, <-queued.result)
 		assert.False(t, queued.isRunning())
-		assert.Equal(t, limiter.BulkheadStats{Running: 1, Rejected: 1}, b.Stats())
+		assert.Equal(t, limiter.BulkheadStats{Running: 1, Rejected: 1}, bulkGauges(b.Stats()))
 
 		next := bulkStart(context.Background(), b) // the queue slot is free again
 		synctest.Wait()
-		assert.Equal(t, limiter.BulkheadStats{Running: 1, Queued: 1, Rejected: 1}, b.Stats())
+		assert.Equal(t, limiter.BulkheadStats{Running: 1, Queued: 1, Rejected: 1}, bulkGauges(b.Stats()))
 		close(running.release)
 		close(next.release)
 		require.NoError(t, <-running.result)
 		require.NoError(t, <-next.result)
-		assert.Equal(t, limiter.BulkheadStats{Rejected: 1, Completed: 2}, b.Stats())
+		assert.Equal(t, limiter.BulkheadStats{Rejected: 1, Completed: 2}, bulkGauges(b.Stats()))
 	})
 }
 
@@ -140,7 +140,7 @@ func TestBulkheadDo(t *testing.T) {
 	assert.PanicsWithValue(t, "boom", func() {
 		_ = b.Do(ctx, func(context.Context) error { panic("boom") })
 	})
-	assert.Equal(t, limiter.BulkheadStats{Completed: 2}, b.Stats(), "the panic freed the slot")
+	assert.Equal(t, limiter.BulkheadStats{Completed: 2}, bulkGauges(b.Stats()), "the panic freed the slot")
 
 	done, cancel := context.WithCancel(ctx)
 	cancel()
@@ -148,7 +148,7 @@ func TestBulkheadDo(t *testing.T) {
 	err = b.Do(done, func(context.Context) error { called = true; return nil })
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.False(t, called)
-	assert.Equal(t, limiter.BulkheadStats{Completed: 2}, b.Stats())
+	assert.Equal(t, limiter.BulkheadStats{Completed: 2}, bulkGauges(b.Stats()))
 }
 
 // TestBulkheadConcurrent hammers a bulkhead and checks that no more than
@@ -197,5 +197,5 @@ func TestBulkheadConcurrent(t *testing.T) {
 	assert.LessOrEqual(t, peak, maxConcurrent)
 	assert.Zero(t, other)
 	assert.Equal(t, callers*calls, ok+full)
-	assert.Equal(t, limiter.BulkheadStats{Rejected: int64(full), Completed: int64(ok)}, b.Stats())
+	assert.Equal(t, limiter.BulkheadStats{Rejected: int64(full), Completed: int64(ok)}, bulkGauges(b.Stats()))
 }

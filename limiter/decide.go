@@ -25,10 +25,12 @@ type Decision struct {
 func (r *Rate) Decide() Decision {
 	if r.interval == 0 {
 		r.check()
+		r.count(true, 1)
 		return Decision{Allowed: true, Limit: r.burst, Remaining: r.burst}
 	}
 	now := r.now()
 	tat, wait, ok := gcra.Take(&r.tat, now, r.interval, r.tolerance, 0)
+	r.count(ok, 1)
 	if !ok {
 		return Decision{
 			Limit:      r.burst,
@@ -51,14 +53,15 @@ func (k *Keyed[K]) Decide(key K) Decision {
 	s := k.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return k.get(s, key).Decide()
+	d := k.get(s, key).Decide()
+	s.count(d.Allowed)
+	return d
 }
 
 // Acquire waits for a slot, FIFO, as Do does before it calls its function,
 // and returns a done function to call when the work is over (calls after the
-// first are ignored, so a deferred safety call cannot release twice; its
-// error is not used, and is there so that *Bulkhead and *Adaptive share one
-// interface). If every slot is busy and the queue is full, Acquire returns
+// first are ignored, so a deferred safety call cannot release twice; a
+// non-nil error counts in Stats' Failed). If every slot is busy and the queue is full, Acquire returns
 // ErrFull at once; if ctx is done first, it returns context.Cause(ctx). On
 // error done is nil. Acquire allocates the done function; Do does not
 // allocate. Acquire panics if ctx is nil.
@@ -67,9 +70,9 @@ func (b *Bulkhead) Acquire(ctx context.Context) (done func(err error), err error
 		return nil, err
 	}
 	var used atomic.Bool
-	return func(error) {
+	return func(err error) {
 		if !used.Swap(true) {
-			b.done()
+			b.done(err)
 		}
 	}, nil
 }

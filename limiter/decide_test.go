@@ -125,14 +125,14 @@ func TestBulkheadAcquire(t *testing.T) {
 			got <- err
 		}()
 		synctest.Wait()
-		assert.Equal(t, limiter.BulkheadStats{Running: 1, Queued: 1}, b.Stats())
+		assert.Equal(t, limiter.BulkheadStats{Running: 1, Queued: 1}, bulkGauges(b.Stats()))
 		done3, err := b.Acquire(ctx)
 		assert.Nil(t, done3)
 		assert.ErrorIs(t, err, limiter.ErrFull)
 		done1(errors.New("ignored"))
 		done1(nil) // a second call is ignored
 		require.NoError(t, <-got)
-		assert.Equal(t, limiter.BulkheadStats{Rejected: 1, Completed: 2}, b.Stats())
+		assert.Equal(t, limiter.BulkheadStats{Rejected: 1, Completed: 2}, bulkGauges(b.Stats()))
 
 		cctx, cancel := context.WithCancelCause(ctx)
 		cause := errors.New("gone")
@@ -153,6 +153,6 @@ func TestBulkheadAcquireCancelWhileQueued(t *testing.T) {
 		_, err = b.Acquire(ctx)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		done(nil)
-		assert.Equal(t, limiter.BulkheadStats{Completed: 1}, b.Stats())
+		assert.Equal(t, limiter.BulkheadStats{Completed: 1}, bulkGauges(b.Stats()))
 	})
 }

@@ -31,10 +31,11 @@ func ExampleSemaphore() {
 	// A job that could never fit fails at once instead of waiting forever.
 	err := mem.Acquire(ctx, 150)
 	fmt.Println(errors.Is(err, limiter.ErrTooLarge))
-	fmt.Printf("%+v\n", mem.Stats())
+	st := mem.Stats()
+	fmt.Printf("limit %d, held %d, waiters %d\n", st.Limit, st.Held, st.Waiters)
 	// Output:
 	// true
-	// {Limit:100 Held:0 Waiters:0}
+	// limit 100, held 0, waiters 0
 }
 
 // SetLimit resizes a semaphore while it is in use: growing it admits the
@@ -54,9 +55,10 @@ func ExampleSemaphore_SetLimit() {
 	}
 	s.SetLimit(2)
 	<-admitted
-	fmt.Printf("%+v\n", s.Stats())
+	st := s.Stats()
+	fmt.Printf("limit %d, held %d, waiters %d, waited %d\n", st.Limit, st.Held, st.Waiters, st.WaitCount)
 	// Output:
-	// {Limit:2 Held:2 Waiters:0}
+	// limit 2, held 2, waiters 0, waited 1
 }
 
 // A bulkhead runs at most 2 calls at once with 1 more waiting; a caller
@@ -80,10 +82,12 @@ func ExampleBulkhead() {
 	fmt.Println(err)
 	close(release)
 	wg.Wait()
-	fmt.Printf("%+v\n", b.Stats())
+	st := b.Stats()
+	fmt.Printf("running %d, queued %d, rejected %d, completed %d, waited %d\n",
+		st.Running, st.Queued, st.Rejected, st.Completed, st.WaitCount)
 	// Output:
 	// limiter: bulkhead full
-	// {Running:0 Queued:0 Rejected:1 Completed:3}
+	// running 0, queued 0, rejected 1, completed 3, waited 1
 }
 
 // An adaptive limit wraps calls to a backend: done reports each outcome, and

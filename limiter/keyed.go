@@ -2,11 +2,13 @@ package limiter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math/bits"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,8 +44,12 @@ type keyedShard[K comparable] struct {
 	// due is a min-heap of the keys by due time: every idle key is among
 	// those whose due time has passed, which the sweep finds first.
 	due     []*keyedEntry[K]
-	maxKeys int      // 0: no limit
-	_       [64]byte // keeps neighbouring shards' locks apart
+	maxKeys int // 0: no limit
+	// Counters, which only grow: events admitted and refused (Wait counts
+	// after its sleep, without the lock), and keys forgotten once idle
+	// (expired) or to make room under MaxKeys (evicted).
+	admitted, rejected, expired, evicted atomic.Uint64
+	_                                    [64]byte // keeps neighbouring shards' locks apart
 }
 
 // keyedEntry is one key's limiter, linked in its shard's LRU list and placed
@@ -144,27 +150,74 @@ func (k *Keyed[K]) Allow(key K) bool {
 	defer s.mu.Unlock()
 	// Deciding under the lock keeps an idle key from being dropped between
 	// the look-up and the decision, which could grant its burst twice.
-	return k.get(s, key).Allow()
+	ok := k.get(s, key).Allow()
+	s.count(ok)
+	return ok
+}
+
+// count counts one event admitted (ok) or refused.
+func (s *keyedShard[K]) count(ok bool) {
+	if ok {
+		s.admitted.Add(1)
+	} else {
+		s.rejected.Add(1)
+	}
 }
 
 // Wait blocks until one event for key may happen and records it, with the
 // same contract as Rate.Wait.
 func (k *Keyed[K]) Wait(ctx context.Context, key K) error {
-	r, tat, wait, err := k.reserve(ctx, key)
-	if err != nil || wait <= 0 {
-		return err
+	s := k.shard(key)
+	r, tat, wait, err := k.reserve(ctx, s, key)
+	if err == nil && wait > 0 {
+		err = r.sleep(ctx, tat, r.interval, wait)
 	}
-	return r.sleep(ctx, tat, r.interval, wait)
+	if err == nil || errors.Is(err, ErrRateExceeded) {
+		s.count(err == nil)
+	}
+	return r.waited(1, err)
 }
 
 // reserve reserves one event for key; see Rate.reserve.
-func (k *Keyed[K]) reserve(ctx context.Context, key K) (r *Rate, tat, wait int64, err error) {
-	s := k.shard(key)
+func (k *Keyed[K]) reserve(ctx context.Context, s *keyedShard[K], key K) (r *Rate, tat, wait int64, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r = k.get(s, key)
 	tat, wait, err = r.reserve(ctx, 1)
 	return r, tat, wait, err
+}
+
+// KeyedStats is a snapshot of a Keyed's keys and counters.
+type KeyedStats struct {
+	// Keys is the number of keys held.
+	Keys int
+	// Admitted and Rejected count the events admitted and refused over all
+	// keys, as RateStats does for one limiter.
+	Admitted, Rejected uint64
+	// Expired is the number of keys forgotten once their bucket was full
+	// again for the idle TTL; Evicted the number forgotten earlier to make
+	// room for a new key under MaxKeys.
+	Expired, Evicted uint64
+}
+
+// Stats returns the number of keys held and the counters, summed over the
+// shards one after another (each under its lock, briefly).
+func (k *Keyed[K]) Stats() KeyedStats {
+	if k.shards == nil {
+		panic("limiter: Keyed used without NewKeyed")
+	}
+	var st KeyedStats
+	for i := range k.shards {
+		s := &k.shards[i]
+		s.mu.Lock()
+		st.Keys += len(s.keys)
+		s.mu.Unlock()
+		st.Admitted += s.admitted.Load()
+		st.Rejected += s.rejected.Load()
+		st.Expired += s.expired.Load()
+		st.Evicted += s.evicted.Load()
+	}
+	return st
 }
 
 // Len returns the number of keys held.
@@ -203,7 +256,9 @@ func (k *Keyed[K]) get(s *keyedShard[K], key K) *Rate {
 		return e.r
 	}
 	now := int64(time.Since(k.epoch))
-	if k.sweep(s, now, keyedSweep) < keyedSweep && s.maxKeys > 0 && len(s.keys) >= s.maxKeys {
+	swept := k.sweep(s, now, keyedSweep)
+	s.expired.Add(uint64(swept))
+	if swept < keyedSweep && s.maxKeys > 0 && len(s.keys) >= s.maxKeys {
 		// No key is idle (the sweep stopped short). Evict one whose bucket
 		// is full, though its IdleTTL has not passed, or else the least
 		// recently used, which is still being limited. Due times are a
@@ -211,6 +266,7 @@ func (k *Keyed[K]) get(s *keyedShard[K], key K) *Rate {
 		if k.idleTTL == 0 || k.sweep(s, now+k.idleTTL, 1) == 0 {
 			s.remove(s.lru.prev)
 		}
+		s.evicted.Add(1)
 	}
 	r := k.newLimiter(key)
 	if r == nil {

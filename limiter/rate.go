@@ -55,6 +55,12 @@ type Rate struct {
 	tolerance int64        // burst·T in ns
 	burst     int
 	epoch     time.Time // carries a monotonic clock reading
+	// counting is set by the first Stats call; from then on admitted and
+	// rejected count the events admitted and refused. Counting from the
+	// start cost RateAllow (internal/compare) 11%: one atomic add on every
+	// admission, where the flag costs one load of a line already read.
+	counting           atomic.Bool
+	admitted, rejected atomic.Uint64
 }
 
 // NewRate returns a limiter that admits perSecond events per second with
@@ -101,10 +107,51 @@ func (r *Rate) AllowN(n int) bool {
 	if n > r.burst || n <= 0 || r.interval == 0 {
 		r.check() // a zero Rate has burst 0: it always comes here
 		checkN("AllowN", n)
-		return n == 0 || r.interval == 0
+		ok := n == 0 || r.interval == 0
+		r.count(ok, n)
+		return ok
 	}
 	_, wait, _ := gcra.Take(&r.tat, r.now(), int64(n)*r.interval, r.tolerance, 0)
+	if r.counting.Load() {
+		r.count(wait <= 0, n)
+	}
 	return wait <= 0
+}
+
+// count counts n events admitted (ok) or refused, if counting.
+func (r *Rate) count(ok bool, n int) {
+	switch {
+	case !r.counting.Load():
+	case ok:
+		r.admitted.Add(uint64(n))
+	default:
+		r.rejected.Add(uint64(n))
+	}
+}
+
+// RateStats is a snapshot of a Rate's counters, which only grow. A Rate
+// counts from the first call of its Stats method on, so that a limiter no
+// one reads (one of a Keyed's, say) pays nothing for counting; call Stats
+// once at start-up to count from there (an exporter does when it
+// registers the limiter).
+type RateStats struct {
+	// Admitted is the number of events admitted: by Allow, AllowN and
+	// Decide, and by Wait and WaitN once they return nil.
+	Admitted uint64
+	// Rejected is the number of events refused: by Allow, AllowN and
+	// Decide, and by Wait and WaitN with an error matching
+	// ErrRateExceeded. A wait cut short by its context counts in neither.
+	Rejected uint64
+}
+
+// Stats returns the limiter's counters, and starts them on the first call.
+// It takes no lock.
+func (r *Rate) Stats() RateStats {
+	r.check()
+	if !r.counting.Load() {
+		r.counting.Store(true)
+	}
+	return RateStats{Admitted: r.admitted.Load(), Rejected: r.rejected.Load()}
 }
 
 // checkN panics if n, the count of a call to Rate.op, is negative.
@@ -141,9 +188,18 @@ func (r *Rate) Wait(ctx context.Context) error { return r.WaitN(ctx, 1) }
 func (r *Rate) WaitN(ctx context.Context, n int) error {
 	tat, wait, err := r.reserve(ctx, n)
 	if err != nil || wait <= 0 {
-		return err
+		return r.waited(n, err)
 	}
-	return r.sleep(ctx, tat, int64(n)*r.interval, wait)
+	return r.waited(n, r.sleep(ctx, tat, int64(n)*r.interval, wait))
+}
+
+// waited counts the n events of a wait that ended with err, and returns
+// err.
+func (r *Rate) waited(n int, err error) error {
+	if err == nil || errors.Is(err, ErrRateExceeded) {
+		r.count(err == nil, n)
+	}
+	return err
 }
 
 // reserve does WaitN's checks and reserves n events, returning the new tat

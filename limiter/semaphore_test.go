@@ -55,7 +55,7 @@ func TestSemaphoreBadWeightPanics(t *testing.T) {
 		assert.PanicsWithValue(t, "limiter: Semaphore.Release("+semItoa(w)+"): weight must be at least 1",
 			func() { s.Release(w) })
 	}
-	assert.Equal(t, limiter.SemaphoreStats{Limit: 2}, s.Stats())
+	assert.Equal(t, limiter.SemaphoreStats{Limit: 2}, semGauges(s.Stats()))
 }
 
 func TestSemaphoreReleaseMoreThanHeldPanics(t *testing.T) {
@@ -64,7 +64,7 @@ func TestSemaphoreReleaseMoreThanHeldPanics(t *testing.T) {
 	require.NoError(t, s.Acquire(context.Background(), 2))
 	assert.PanicsWithValue(t, "limiter: Semaphore.Release(3) with only 2 permits held", func() { s.Release(3) })
 	// The failed Release changed nothing, and the lock-free paths still work.
-	assert.Equal(t, limiter.SemaphoreStats{Limit: 3, Held: 2}, s.Stats())
+	assert.Equal(t, limiter.SemaphoreStats{Limit: 3, Held: 2}, semGauges(s.Stats()))
 	s.Release(2)
 	assert.True(t, s.TryAcquire(3))
 }
@@ -98,7 +98,7 @@ func TestSemaphoreAcquireWithTimeout(t *testing.T) {
 		assert.NoError(t, try(1))
 		require.NoError(t, s.Acquire(context.Background(), 1))
 		assert.ErrorIs(t, try(1), context.DeadlineExceeded)
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 2, Held: 2}, s.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 2, Held: 2}, semGauges(s.Stats()))
 	})
 }
 
@@ -110,7 +110,7 @@ func TestSemaphoreAcquireReturnsCause(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		cancel(cause)
 		assert.Same(t, cause, s.Acquire(ctx, 1), "done before the call: fails even though a permit is free")
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 1}, s.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 1}, semGauges(s.Stats()))
 
 		require.NoError(t, s.Acquire(context.Background(), 1))
 		ctx, cancel = context.WithCancelCause(context.Background())
@@ -119,7 +119,7 @@ func TestSemaphoreAcquireReturnsCause(t *testing.T) {
 		assert.True(t, semPending(ch))
 		cancel(cause)
 		assert.Same(t, cause, <-ch, "done while queued")
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 1, Held: 1}, s.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 1, Held: 1}, semGauges(s.Stats()))
 		s.Release(1)
 	})
 }
@@ -147,7 +147,7 @@ func TestSemaphoreTooLargeFailsAtOnce(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 2}, s.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 2}, semGauges(s.Stats()))
 	})
 }
 
@@ -205,7 +205,7 @@ func TestSemaphoreFIFO(t *testing.T) {
 			mu.Unlock()
 		}
 		wg.Wait()
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 4, Held: 1}, s.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 4, Held: 1}, semGauges(s.Stats()))
 	})
 }
 
@@ -241,7 +241,7 @@ func TestSemaphoreLargeAcquireDoesNotStarve(t *testing.T) {
 			s.Release(n)
 		}
 		wg.Wait()
-		assert.Equal(t, limiter.SemaphoreStats{Limit: n}, s.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: n}, semGauges(s.Stats()))
 	})
 }
 
@@ -260,7 +260,7 @@ func TestSemaphoreCancelHeadUnblocksOthers(t *testing.T) {
 		cancel()
 		assert.ErrorIs(t, <-big, context.Canceled)
 		assert.NoError(t, <-small)
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 10, Held: 2}, s.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 10, Held: 2}, semGauges(s.Stats()))
 		s.Release(2)
 	})
 }
@@ -305,7 +305,7 @@ func TestSemaphoreSetLimit(t *testing.T) {
 		s.SetLimit(5)
 		require.NoError(t, <-a)
 		require.NoError(t, <-b)
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 5, Held: 5}, s.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 5, Held: 5}, semGauges(s.Stats()))
 
 		// Shrinking takes nothing back; new callers wait until held < limit.
 		s.SetLimit(2)
@@ -313,7 +313,7 @@ func TestSemaphoreSetLimit(t *testing.T) {
 		synctest.Wait()
 		tooBig := semAcquireAsync(ctx, s, 2)
 		synctest.Wait()
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 2, Held: 5, Waiters: 2}, s.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 2, Held: 5, Waiters: 2}, semGauges(s.Stats()))
 		s.Release(2) // held 3
 		s.Release(1) // held 2
 		synctest.Wait()
@@ -326,7 +326,7 @@ func TestSemaphoreSetLimit(t *testing.T) {
 		// Shrinking below a queued waiter's weight fails it at once.
 		s.SetLimit(1)
 		assert.ErrorIs(t, <-tooBig, limiter.ErrTooLarge)
-		assert.Equal(t, limiter.SemaphoreStats{Limit: 1, Held: 2}, s.Stats())
+		assert.Equal(t, limiter.SemaphoreStats{Limit: 1, Held: 2}, semGauges(s.Stats()))
 		s.Release(2)
 		assert.True(t, s.TryAcquire(1))
 		assert.False(t, s.TryAcquire(1))
@@ -383,7 +383,7 @@ func TestSemaphoreCancelRaces(t *testing.T) {
 			wg.Go(cancel)
 		}
 		wg.Wait()
-		require.Equal(t, limiter.SemaphoreStats{Limit: size}, s.Stats())
+		require.Equal(t, limiter.SemaphoreStats{Limit: size}, semGauges(s.Stats()))
 	}
 }
 
@@ -486,7 +486,7 @@ func FuzzSemaphore(f *testing.F) {
 					held += w
 				}
 			}
-			require.Equal(t, limiter.SemaphoreStats{Limit: limit, Held: held}, s.Stats(), "step %d", i/2)
+			require.Equal(t, limiter.SemaphoreStats{Limit: limit, Held: held}, semGauges(s.Stats()), "step %d", i/2)
 		}
 	})
 }
@@ -523,5 +523,5 @@ func TestSemaphoreFastPathRacesTheQueue(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Equal(t, limiter.SemaphoreStats{Limit: size}, s.Stats())
+	assert.Equal(t, limiter.SemaphoreStats{Limit: size}, semGauges(s.Stats()))
 }
