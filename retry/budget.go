@@ -38,6 +38,25 @@ type Budget struct {
 	tolerance int64        // the floor's burst (minPerSecond retries) times interval, about 1s
 	tat       atomic.Int64 // floor's theoretical arrival time, ns since epoch (GCRA); MinInt64 before the first
 	epoch     time.Time
+
+	// Counted by withdraw, on the retry path only.
+	granted, floor, denied atomic.Uint64
+}
+
+// BudgetStats is a snapshot of a Budget's counters, which only grow.
+type BudgetStats struct {
+	// Granted is the number of retries the budget allowed from its credit,
+	// Floor the number it allowed from the per-second floor once the
+	// credit was spent.
+	Granted, Floor uint64
+	// Denied is the number of retries refused (the calls ended with
+	// ErrBudgetExhausted).
+	Denied uint64
+}
+
+// Stats returns the budget's counters. It takes no lock.
+func (b *Budget) Stats() BudgetStats {
+	return BudgetStats{Granted: b.granted.Load(), Floor: b.floor.Load(), Denied: b.denied.Load()}
 }
 
 // unit is the fixed-point scale of Budget.credit: one retry.
@@ -86,29 +105,45 @@ func (b *Budget) deposit() {
 	}
 }
 
-// withdraw reports whether one retry may happen, and if so pays for it.
+// withdraw reports whether one retry may happen, and if so pays for it,
+// and counts the answer.
 func (b *Budget) withdraw() bool {
+	ok, byFloor := b.take()
+	switch {
+	case !ok:
+		b.denied.Add(1)
+	case byFloor:
+		b.floor.Add(1)
+	default:
+		b.granted.Add(1)
+	}
+	return ok
+}
+
+// take reports whether one retry may happen, and if so pays for it; byFloor
+// says the floor paid.
+func (b *Budget) take() (ok, byFloor bool) {
 	for {
 		c := b.credit.Load()
 		if c < unit {
 			break
 		}
 		if b.credit.CompareAndSwap(c, c-unit) {
-			return true
+			return true, false
 		}
 	}
 	if b.interval == 0 {
 		if b.capacity == 0 {
 			panic("retry: Budget used without NewBudget")
 		}
-		return false
+		return false, false
 	}
 	// The floor is a GCRA limiter with a burst of minPerSecond: a retry is
 	// allowed when it keeps the theoretical arrival time within about one
 	// second of now, which admits minPerSecond at once and then
 	// minPerSecond per second.
-	_, _, ok := gcra.Take(&b.tat, int64(time.Since(b.epoch)), b.interval, b.tolerance, 0)
-	return ok
+	_, _, ok = gcra.Take(&b.tat, int64(time.Since(b.epoch)), b.interval, b.tolerance, 0)
+	return ok, ok
 }
 
 // Credit returns how many retries the budget's credit would allow now, not
