@@ -26,6 +26,11 @@ var fastPaths = []fastPath{
 		return func() { _ = b.Do(ctx, fn) },
 			func() (metric.Registration, error) { return weftotel.Breaker(m, "bench", b) }
 	}},
+	{"RateAllow", func(m metric.Meter) (func(), func() (metric.Registration, error)) {
+		r := limiter.NewRate(1e12, 1<<20) // admits every call of the benchmark
+		return func() { r.Allow() },
+			func() (metric.Registration, error) { return weftotel.Rate(m, "bench", r) }
+	}},
 	{"BulkheadFree", func(m metric.Meter) (func(), func() (metric.Registration, error)) {
 		bh := limiter.NewBulkhead(1<<20, 0)
 		ctx := context.Background()

@@ -43,14 +43,31 @@
 //	weft.breaker.consecutive_failures  Gauge          {call}       -
 //	weft.bulkhead.running              UpDownCounter  {call}       -
 //	weft.bulkhead.queued               UpDownCounter  {call}       -
-//	weft.bulkhead.calls                Counter        {call}       weft.outcome: completed, rejected
+//	weft.bulkhead.calls                Counter        {call}       weft.outcome: completed, rejected, cancelled
+//	weft.bulkhead.calls.failed         Counter        {call}       -
+//	weft.bulkhead.calls.panicked       Counter        {call}       -
+//	weft.bulkhead.waits                Counter        {call}       -
+//	weft.bulkhead.wait.time            Counter        s            -
+//	weft.bulkhead.queue.duration       Histogram      s            weft.outcome: admitted, cancelled (queued callers only)
 //	weft.semaphore.limit               Gauge          {permit}     -
 //	weft.semaphore.held                UpDownCounter  {permit}     -
 //	weft.semaphore.waiters             UpDownCounter  {call}       -
+//	weft.semaphore.waits               Counter        {call}       -
+//	weft.semaphore.wait.time           Counter        s            -
+//	weft.semaphore.cancelled           Counter        {call}       -
+//	weft.semaphore.wait.duration       Histogram      s            weft.outcome: admitted, cancelled
 //	weft.adaptive.limit                Gauge          {permit}     -
 //	weft.adaptive.held                 UpDownCounter  {permit}     -
 //	weft.adaptive.waiters              UpDownCounter  {call}       -
+//	weft.adaptive.waits                Counter        {call}       -
+//	weft.adaptive.wait.time            Counter        s            -
+//	weft.adaptive.cancelled            Counter        {call}       -
+//	weft.adaptive.limit.changes        Counter        {change}     weft.direction: up, down
+//	weft.adaptive.call.duration        Histogram      s            weft.outcome: success, failure
+//	weft.rate.events                   Counter        {event}      weft.outcome: admitted, rejected
 //	weft.keyed.keys                    UpDownCounter  {key}        -
+//	weft.keyed.events                  Counter        {event}      weft.outcome: admitted, rejected
+//	weft.keyed.evictions               Counter        {key}        weft.reason: idle, capacity
 //	weft.group.running                 UpDownCounter  {task}       -
 //	weft.group.tasks.started           Counter        {task}       -
 //	weft.group.tasks.completed         Counter        {task}       -
@@ -60,6 +77,7 @@
 //	weft.retry.retries                 Counter        {retry}      -
 //	weft.retry.calls                   Counter        {call}       weft.outcome: recovered, exhausted, denied (calls whose first try failed)
 //	weft.retry.budget.credit           Gauge          {retry}      -
+//	weft.retry.budget.retries          Counter        {retry}      weft.outcome: credit, floor, denied
 //	weft.executor.limit                Gauge          {task}       -
 //	weft.executor.workers              UpDownCounter  {goroutine}  -
 //	weft.executor.running              UpDownCounter  {task}       -
@@ -96,21 +114,31 @@
 // package builds on, in the same shape in every package:
 //
 //   - Cumulative counters in each Stats snapshot, next to its gauges, named
-//     by what they count: Admitted, Rejected (one field per reason where
-//     there are several), Completed, Failed, Panicked, Cancelled, and
-//     WaitTotal (a time.Duration) with Waited where there is a queue. They
-//     only grow, are read without a lock, and are kept on striped or
-//     already-written state so that the fast paths pay nothing for them.
+//     by what they count, the same way in every package: Admitted and
+//     Rejected for events asked of a limiter; Completed, Failed, Panicked
+//     and Cancelled for calls and tasks; WaitCount and WaitTime (a
+//     time.Duration) where callers queue; Opened, HalfOpened and Reclosed
+//     for a breaker's transitions; Increases and Decreases for an adaptive
+//     limit; Expired and Evicted for a keyed limiter's keys; Retries,
+//     Recovered, Exhausted and Denied for a retry policy. They only grow,
+//     and they are written off the fast paths (on failure, rejection and
+//     queueing paths, or under a lock the path already takes), so that the
+//     fast paths internal/compare measures cost what they did. Where that
+//     is impossible, the count is left out and the field's documentation
+//     says so: a closed breaker does not count its successes, and a retry
+//     policy does not count calls whose first try succeeds.
 //   - For facts that are events rather than counts (the time a caller waited
-//     in a queue, a call's latency through a breaker), one hook shape: a
-//     method Observe(fn func(Observation)) (remove func()) on the primitive,
-//     where an Observation holds the event's kind ("wait" or "call"), its
-//     Duration and its Err. With no observer attached the hot path loads one
-//     nil pointer; a primitive only reads the clock for an event someone
-//     observes. Duration histograms in this package come from that hook.
+//     in a queue, a call's latency), one hook shape: a method
+//     Observe(fn func(Observation)) (remove func()) on the primitive, where
+//     an Observation holds the event's kind ("wait" or "call"), its
+//     Duration and its Err. With no observer attached the primitive loads
+//     one nil pointer; it reads the clock only on paths that are slow
+//     already (a queued caller) or that time calls anyway.
 //
-// Where the root packages do not have a counter or hook yet, the table above
-// lists only what they have.
+// Histograms are synchronous instruments fed by that hook: registering one
+// attaches an observer, and Unregister detaches it. A Rate counts from its
+// first Stats call, which Rate makes; after that each admission costs the
+// Rate one more atomic add.
 //
 // # Misuse
 //

@@ -9,7 +9,8 @@ import (
 )
 
 // Budget registers the instruments of b on m under name:
-// weft.retry.budget.credit. It returns the registration to unregister with,
+// weft.retry.budget.credit and weft.retry.budget.retries (per weft.outcome:
+// credit, floor, denied). It returns the registration to unregister with,
 // or an error wrapping ErrDuplicate if a budget named name is already
 // registered on m.
 func Budget(m metric.Meter, name string, b *retry.Budget, opts ...Option) (metric.Registration, error) {
@@ -18,8 +19,14 @@ func Budget(m metric.Meter, name string, b *retry.Budget, opts ...Option) (metri
 	}
 	bl := newBuilder(m, "budget", name, opts)
 	credit := bl.fgauge("weft.retry.budget.credit", "{retry}", "Retries the budget's credit pays for now.")
+	retries := bl.counter("weft.retry.budget.retries", "{retry}", "Retries asked of the budget, per weft.outcome: credit, floor (allowed, paid by each), denied.")
+	byCredit, byFloor, denied := bl.with(OutcomeKey.String("credit")), bl.with(OutcomeKey.String("floor")), bl.with(OutcomeKey.String("denied"))
 	reg, err := bl.register(func(_ context.Context, o metric.Observer) error {
+		st := b.Stats()
 		o.ObserveFloat64(credit, b.Credit(), bl.opt)
+		o.ObserveInt64(retries, int64(st.Granted), byCredit)
+		o.ObserveInt64(retries, int64(st.Floor), byFloor)
+		o.ObserveInt64(retries, int64(st.Denied), denied)
 		return nil
 	})
 	if err != nil {

@@ -98,6 +98,9 @@ func TestBulkheadFill(t *testing.T) {
 			{"weft.bulkhead.running", nil, 0},
 			{"weft.bulkhead.queued", nil, 0},
 			{"weft.bulkhead.calls", []attribute.KeyValue{outcome("completed")}, 2},
+			{"weft.bulkhead.calls", []attribute.KeyValue{outcome("cancelled")}, 0},
+			{"weft.bulkhead.waits", nil, 1},
+			{"weft.bulkhead.queue.duration", []attribute.KeyValue{outcome("admitted")}, 1}, // a histogram's count
 		})
 	})
 }
@@ -124,6 +127,11 @@ func TestSemaphoreAndAdaptive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	failed, err := a.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed(errBoom) // records a call and backs the limit off
 	ms := r.collect()
 	check(t, ms, "conns", []want{
 		{"weft.semaphore.limit", nil, 5},
@@ -133,6 +141,8 @@ func TestSemaphoreAndAdaptive(t *testing.T) {
 	check(t, ms, "backend", []want{
 		{"weft.adaptive.limit", nil, float64(a.Limit())},
 		{"weft.adaptive.held", nil, 1},
+		{"weft.adaptive.limit.changes", []attribute.KeyValue{weftotel.DirectionKey.String("down")}, 1},
+		{"weft.adaptive.call.duration", []attribute.KeyValue{outcome("failure")}, 1},
 	})
 	done(nil)
 	s.Release(3)
@@ -148,8 +158,31 @@ func TestKeyed(t *testing.T) {
 	defer reg.Unregister()
 	k.Allow("a")
 	k.Allow("b")
-	k.Allow("a")
-	check(t, r.collect(), "users", []want{{"weft.keyed.keys", nil, 2}})
+	k.Allow("a") // refused
+	check(t, r.collect(), "users", []want{
+		{"weft.keyed.keys", nil, 2},
+		{"weft.keyed.events", []attribute.KeyValue{outcome("admitted")}, 2},
+		{"weft.keyed.events", []attribute.KeyValue{outcome("rejected")}, 1},
+		{"weft.keyed.evictions", []attribute.KeyValue{weftotel.ReasonKey.String("capacity")}, 0},
+	})
+}
+
+func TestRate(t *testing.T) {
+	r := newReader(t)
+	rl := limiter.NewRate(1, 2)
+	rl.Allow() // before registration: not counted
+	reg, err := weftotel.Rate(r.mp.Meter("test"), "api", rl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Unregister()
+	rl.Allow()
+	rl.Allow() // refused
+	rl.AllowN(2)
+	check(t, r.collect(), "api", []want{
+		{"weft.rate.events", []attribute.KeyValue{outcome("admitted")}, 1},
+		{"weft.rate.events", []attribute.KeyValue{outcome("rejected")}, 3},
+	})
 }
 
 func TestGroup(t *testing.T) {
@@ -187,7 +220,13 @@ func TestBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reg.Unregister()
-	check(t, r.collect(), "api", []want{{"weft.retry.budget.credit", nil, b.Credit()}})
+	p := retry.New(retry.Attempts(2), retry.Constant(0), retry.WithBudget(b))
+	_ = p.Do(context.Background(), func(context.Context) error { return errBoom }) // earns 0.5, denied
+	check(t, r.collect(), "api", []want{
+		{"weft.retry.budget.credit", nil, b.Credit()},
+		{"weft.retry.budget.retries", []attribute.KeyValue{outcome("denied")}, 1},
+		{"weft.retry.budget.retries", []attribute.KeyValue{outcome("credit")}, 0},
+	})
 }
 
 func TestDuplicate(t *testing.T) {
