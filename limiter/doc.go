@@ -26,6 +26,19 @@
 //     ErrTooLarge (more permits than the semaphore's limit), and the
 //     context's cause when it ends first.
 //
+// # Observing
+//
+// Every Stats snapshot carries cumulative counters next to its gauges
+// (admitted, rejected, completed, failed, panicked, cancelled, waits and
+// their total time, limit changes, expired and evicted keys), which only
+// grow and are written off the fast paths. Events with a duration are
+// reported through one hook shape, the same in every weft package:
+// Semaphore, Bulkhead and Adaptive have Observe(fn func(Observation))
+// (remove func()), which calls fn with a "wait" Observation when a queued
+// caller leaves the queue and, for Adaptive, a "call" Observation when done
+// records an outcome. The module github.com/weftgo/weft/weftotel exports
+// all of it as OpenTelemetry metrics.
+//
 // # Cost
 //
 // Rate.Allow, Rate.Decide, Semaphore.Acquire and Release on their fast
