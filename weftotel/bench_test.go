@@ -41,32 +41,39 @@ var fastPaths = []fastPath{
 }
 
 // BenchmarkFastPath times each fast path bare and with weftotel registered
-// on an SDK meter (collected once first, so that the callbacks have run).
+// on an SDK meter (collected once first, so that the callbacks have run),
+// from one goroutine (serial) and from GOMAXPROCS goroutines (parallel).
 func BenchmarkFastPath(b *testing.B) {
 	for _, fp := range fastPaths {
-		for _, registered := range []bool{false, true} {
-			name := fp.name + "/bare"
-			if registered {
-				name = fp.name + "/registered"
-			}
-			b.Run(name, func(b *testing.B) {
-				r := newReader(b)
-				call, reg := fp.build(r.mp.Meter("test"))
-				if registered {
-					rg, err := reg()
-					if err != nil {
-						b.Fatal(err)
+		for _, parallel := range []bool{false, true} {
+			for _, registered := range []bool{false, true} {
+				name := fp.name + map[bool]string{false: "/serial", true: "/parallel"}[parallel] +
+					map[bool]string{false: "/bare", true: "/registered"}[registered]
+				b.Run(name, func(b *testing.B) {
+					r := newReader(b)
+					call, reg := fp.build(r.mp.Meter("test"))
+					if registered {
+						rg, err := reg()
+						if err != nil {
+							b.Fatal(err)
+						}
+						defer rg.Unregister()
+						r.collect()
 					}
-					defer rg.Unregister()
-					r.collect()
-				}
-				b.ReportAllocs()
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						call()
+					b.ReportAllocs()
+					if !parallel {
+						for b.Loop() {
+							call()
+						}
+						return
 					}
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							call()
+						}
+					})
 				})
-			})
+			}
 		}
 	}
 }
