@@ -314,3 +314,46 @@ func TestPolicyExhausted(t *testing.T) {
 		{"weft.retry.calls", []attribute.KeyValue{outcome("denied")}, 0},
 	})
 }
+
+// TestUnregisterDetachesHook checks that Unregister removes the observer a
+// registration attached: a wait after it is not recorded.
+func TestUnregisterDetachesHook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newReader(t)
+		bh := limiter.NewBulkhead(1, 1)
+		reg, err := weftotel.Bulkhead(r.mp.Meter("test"), "hooked", bh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		queueOnce := func() {
+			release := make(chan struct{})
+			done := make(chan error, 2)
+			go func() { done <- bh.Do(ctx, func(context.Context) error { <-release; return nil }) }()
+			synctest.Wait()
+			go func() { done <- bh.Do(ctx, func(context.Context) error { return nil }) }()
+			synctest.Wait()
+			time.Sleep(time.Second)
+			close(release)
+			<-done
+			<-done
+		}
+		queueOnce()
+		check(t, r.collect(), "hooked", []want{{"weft.bulkhead.queue.duration", []attribute.KeyValue{outcome("admitted")}, 1}})
+		if err := reg.Unregister(); err != nil {
+			t.Fatal(err)
+		}
+		queueOnce()
+		reg2, err := weftotel.Bulkhead(r.mp.Meter("test"), "hooked", bh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer reg2.Unregister()
+		// The histogram keeps its cumulative count of 1 from the first
+		// registration: the wait after Unregister was not recorded.
+		check(t, r.collect(), "hooked", []want{
+			{"weft.bulkhead.queue.duration", []attribute.KeyValue{outcome("admitted")}, 1},
+			{"weft.bulkhead.waits", nil, 2},
+		})
+	})
+}
