@@ -10,11 +10,13 @@
 //
 // Gauges and counters are asynchronous instruments: the meter's callback
 // reads the primitive's Stats() snapshot at collection time, so between
-// collections registration costs the primitive nothing, and its fast paths
-// (a closed breaker, a free bulkhead, Rate.Allow) run exactly as without it.
-// Counters are the cumulative, monotonic counts that the Stats snapshots
-// keep since the primitive was created; a primitive registered late reports
-// its whole history, as a Prometheus counter should.
+// collections registration costs the primitive nothing: a closed breaker and
+// a free bulkhead run exactly as without it. The exception is a Rate, which
+// counts only once read (see Rate): registered, each Rate.Allow pays one more
+// atomic add. Counters are the cumulative, monotonic counts that the Stats
+// snapshots keep since the primitive was created (a Rate's since its first
+// Stats call); a primitive registered late reports its whole history, as a
+// Prometheus counter should.
 //
 // Every measurement carries the attribute weft.name (NameKey) with the name
 // given at registration. A second registration of the same kind and name on
@@ -136,9 +138,8 @@
 //     already (a queued caller) or that time calls anyway.
 //
 // Histograms are synchronous instruments fed by that hook: registering one
-// attaches an observer, and Unregister detaches it. A Rate counts from its
-// first Stats call, which Rate makes; after that each admission costs the
-// Rate one more atomic add.
+// attaches an observer, and Unregister detaches it. Only callers that queue
+// reach a wait histogram, so its count is the waits counter, not the calls.
 //
 // # Misuse
 //
