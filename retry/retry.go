@@ -178,7 +178,7 @@ func panicNil(ctx context.Context) {
 // retry runs the tries after the first, which failed with err, and counts
 // how the call ended.
 func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err error, start time.Time) error {
-	err, retries := p.retries(ctx, fn, err, start)
+	retries, err := p.retries(ctx, fn, err, start)
 	if c := p.counts; c != nil {
 		c.retries.Add(uint64(retries))
 		switch {
@@ -194,8 +194,8 @@ func (p *Policy) retry(ctx context.Context, fn func(context.Context) error, err 
 }
 
 // retries runs the tries after the first, which failed with err, and
-// returns the call's error and the number of retries made.
-func (p *Policy) retries(ctx context.Context, fn func(context.Context) error, err error, start time.Time) (_ error, retries int) {
+// returns the number of retries made and the call's error.
+func (p *Policy) retries(ctx context.Context, fn func(context.Context) error, err error, start time.Time) (retries int, _ error) {
 	var (
 		h     history
 		s     = p.schedule()
@@ -209,18 +209,18 @@ func (p *Policy) retries(ctx context.Context, fn func(context.Context) error, er
 	for {
 		perm, asked, hasAsked := markers(err)
 		if perm {
-			return unmark(err), retries
+			return retries, unmark(err)
 		}
 		err = unmark(err)
 		if p.retryIf != nil && !p.retryIf(err) {
-			return err, retries
+			return retries, err
 		}
 		h.add(err)
 		if ctx.Err() != nil {
-			return h.fail(context.Cause(ctx), ctx.Err()), retries
+			return retries, h.fail(context.Cause(ctx), ctx.Err())
 		}
 		if h.n >= p.attempts {
-			return h.fail(ErrExhausted, nil), retries
+			return retries, h.fail(ErrExhausted, nil)
 		}
 
 		d := s.next()
@@ -235,14 +235,14 @@ func (p *Policy) retries(ctx context.Context, fn func(context.Context) error, er
 			// boundaries are Do's: before the deadline, within MaxElapsed.
 			now := time.Now()
 			if dl, ok := ctx.Deadline(); ok && dl.Sub(now) <= d {
-				return h.fail(ErrExhausted, nil), retries
+				return retries, h.fail(ErrExhausted, nil)
 			}
 			if p.maxElapsed > 0 && p.maxElapsed-now.Sub(start) < d {
-				return h.fail(ErrExhausted, nil), retries
+				return retries, h.fail(ErrExhausted, nil)
 			}
 		}
 		if p.budget != nil && !p.budget.withdraw() {
-			return h.fail(ErrBudgetExhausted, nil), retries
+			return retries, h.fail(ErrBudgetExhausted, nil)
 		}
 		if p.onRetry != nil {
 			p.onRetry(Event{Attempt: h.n, Err: err, Delay: d, After: hasAsked})
@@ -257,12 +257,12 @@ func (p *Policy) retries(ctx context.Context, fn func(context.Context) error, er
 			select {
 			case <-timer.C:
 			case <-ctx.Done():
-				return h.fail(context.Cause(ctx), ctx.Err()), retries
+				return retries, h.fail(context.Cause(ctx), ctx.Err())
 			}
 		}
 		retries++
 		if err = fn(ctx); err == nil {
-			return nil, retries
+			return retries, nil
 		}
 	}
 }
