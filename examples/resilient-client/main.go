@@ -119,7 +119,12 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 
+	// OnStateChange runs on whichever goroutine delivers the change: the
+	// breaker's timer for open -> half-open, and maybe that same goroutine,
+	// still delivering, for the probe's half-open -> closed. run waits for
+	// both before it returns.
 	halfOpen := make(chan struct{}, 1)
+	closed := make(chan struct{}, 1)
 	br := breaker.New(
 		breaker.ConsecutiveFailures(2),
 		breaker.OpenFor(openFor),
@@ -128,11 +133,16 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 			mu.Lock()
 			rep.transitions = append(rep.transitions, from.String()+" -> "+to.String())
 			mu.Unlock()
-			if to == breaker.HalfOpen {
-				select {
-				case halfOpen <- struct{}{}:
-				default:
-				}
+			var signal chan struct{}
+			switch to {
+			case breaker.HalfOpen:
+				signal = halfOpen
+			case breaker.Closed:
+				signal = closed
+			}
+			select { // a nil signal: no case is ready
+			case signal <- struct{}{}:
+			default:
 			}
 		}),
 	)
@@ -236,6 +246,11 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 	}
 	if err := must("probe"); err != nil {
 		return rep, err
+	}
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		return rep, context.Cause(ctx)
 	}
 	rep.recovered = br.State() == breaker.Closed
 	logf("  probe: 200 OK; breaker %v, %d tries refused in all\n", br.State(), br.Stats().Rejected)
