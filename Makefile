@@ -49,15 +49,17 @@ compare-redis:
 # ManualReader and a Prometheus exporter on 127.0.0.1.
 OTEL = weftotel
 
+# go vet for this module runs in lint, to keep make test fast on a cold cache.
 test-otel:
-	cd $(OTEL) && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd $(OTEL) && $(GO) test -race -count=1 ./...
 
 # The nested module weftgrpc (gRPC interceptors), against real gRPC servers
 # its tests start on 127.0.0.1.
 GRPC = weftgrpc
 
+# go vet for this module runs in lint: a cold vet of grpc costs about a minute.
 test-grpc:
-	cd $(GRPC) && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd $(GRPC) && $(GO) test -race -count=1 ./...
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
