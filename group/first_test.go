@@ -133,14 +133,14 @@ func TestFirstReturnsParentCause(t *testing.T) {
 		cause := errors.New("shutting down")
 		ctx, cancel := context.WithCancelCause(t.Context())
 		wait := func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, ctx.Err() }
-		fail := func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, e1 }
+		fail := func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, errE1 }
 		go func() { time.Sleep(time.Second); cancel(cause) }()
 		_, err := group.First(ctx, wait, fail, wait)
 		require.ErrorIs(t, err, cause)
-		assert.ErrorIs(t, err, e1)
+		assert.ErrorIs(t, err, errE1)
 		assert.NotErrorIs(t, err, context.Canceled)
 		assert.EqualError(t, err, "shutting down\ngroup: function 1: e1")
 	})
 }
 
-var e1 = errors.New("e1")
+var errE1 = errors.New("e1")

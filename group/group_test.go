@@ -425,6 +425,7 @@ func TestGroupMisuse(t *testing.T) {
 		{"Limit(-3)", func() { group.Limit(-3) }, "group: Limit(-3): n must be at least 1"},
 		{"nil fn", func() { group.New(context.Background()).Go(nil) }, "group: nil function"},
 		{"nil TryGo fn", func() { group.New(context.Background()).TryGo(nil) }, "group: nil function"},
+		//lint:ignore SA1012 the misuse under test
 		{"nil context", func() { group.New(nil) }, "group: nil context"}, //nolint:staticcheck // the misuse under test
 		{"zero Group", func() { new(group.Group).Go(func(context.Context) error { return nil }) }, "group: Group used without New"},
 		{"zero Group Wait", func() { _ = new(group.Group).Wait() }, "group: Group used without New"},

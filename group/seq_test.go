@@ -256,6 +256,7 @@ func TestMapSeqNil(t *testing.T) {
 		group.MapSeq[int, int](t.Context(), slices.Values([]int{1}), nil)
 	})
 	assert.PanicsWithValue(t, "group: nil context", func() {
+		//lint:ignore SA1012 the misuse under test
 		group.MapSeq(nil, slices.Values([]int{1}), fn) //nolint:staticcheck // the misuse under test
 	})
 	assert.PanicsWithValue(t, "group: nil sequence", func() { group.MapSeq2[int](t.Context(), nil, fn) })

@@ -342,6 +342,7 @@ func TestHedgeOptionPanics(t *testing.T) {
 		_, _ = timeout.Hedge[int](context.Background(), time.Second, nil)
 	})
 	assert.PanicsWithValue(t, "timeout: nil context", func() {
+		//lint:ignore SA1012 the misuse under test
 		_, _ = timeout.Hedge(nil, time.Second, func(context.Context) (int, error) { return 0, nil }) //nolint:staticcheck // the misuse under test
 	})
 }

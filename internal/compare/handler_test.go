@@ -61,6 +61,7 @@ func handlerImpl(name string, burst int, next http.Handler) http.Handler {
 			limiter.MaxKeys(2*handlerClients))
 		return limiter.Handler(next, limiter.PerKey(keyed, limiter.ClientIP()))
 	case "httprate":
+		//lint:ignore SA1019 LimitByIP is the peer's per-IP limit that users call; it keys off RemoteAddr like ClientIP()
 		return httprate.LimitByIP(burst, time.Minute)(next)
 	case "tollbooth":
 		lmt := tollbooth.NewLimiter(1.0/60, &tblimiter.ExpirableOptions{DefaultExpirationTTL: time.Hour}).
