@@ -8,7 +8,6 @@ import (
 	"math/bits"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -40,15 +39,21 @@ type Keyed[K comparable] struct {
 type keyedShard[K comparable] struct {
 	mu   sync.Mutex // guards the fields below
 	keys map[K]*keyedEntry[K]
-	lru  keyedEntry[K] // sentinel: lru.next is the most recently used
+	// lru is the sentinel of the keys' list, a CLOCK: a hit only marks its
+	// key used, and eviction walks from the back (lru.prev), giving each
+	// used key a second chance at the front, so the oldest key not used
+	// since it was last passed goes first.
+	lru keyedEntry[K]
 	// due is a min-heap of the keys by due time: every idle key is among
 	// those whose due time has passed, which the sweep finds first.
 	due     []*keyedEntry[K]
 	maxKeys int // 0: no limit
-	// Counters, which only grow: events admitted and refused (Wait counts
-	// after its sleep, without the lock), and keys forgotten once idle
-	// (expired) or to make room under MaxKeys (evicted).
-	admitted, rejected, expired, evicted atomic.Uint64
+	// Counters, which only grow: events admitted and refused, and keys
+	// forgotten once idle (expired) or to make room under MaxKeys
+	// (evicted). They change under mu, whose cache line the event has
+	// just taken, so plain fields cost nothing more; Stats reads them
+	// under mu too.
+	admitted, rejected, expired, evicted uint64
 	_                                    [64]byte // keeps neighbouring shards' locks apart
 }
 
@@ -58,6 +63,10 @@ type keyedEntry[K comparable] struct {
 	key        K
 	r          *Rate
 	prev, next *keyedEntry[K]
+	// used marks a key used since eviction last passed it (or since it
+	// was added): a hit sets it instead of moving the key to the front,
+	// which would write two other keys' entries on every hit.
+	used bool
 	// off is r's epoch minus the Keyed's, in ns, so that the key is idle
 	// once the Keyed's clock reaches off + r.tat + idleTTL.
 	off int64
@@ -155,12 +164,12 @@ func (k *Keyed[K]) Allow(key K) bool {
 	return ok
 }
 
-// count counts one event admitted (ok) or refused.
+// count counts one event admitted (ok) or refused. s.mu must be held.
 func (s *keyedShard[K]) count(ok bool) {
 	if ok {
-		s.admitted.Add(1)
+		s.admitted++
 	} else {
-		s.rejected.Add(1)
+		s.rejected++
 	}
 }
 
@@ -171,19 +180,28 @@ func (k *Keyed[K]) Wait(ctx context.Context, key K) error {
 	r, tat, wait, err := k.reserve(ctx, s, key)
 	if err == nil && wait > 0 {
 		err = r.sleep(ctx, tat, r.interval, wait)
-	}
-	if err == nil || errors.Is(err, ErrRateExceeded) {
-		s.count(err == nil)
+		if err == nil {
+			s.mu.Lock()
+			s.count(true)
+			s.mu.Unlock()
+		}
 	}
 	return r.waited(1, err)
 }
 
-// reserve reserves one event for key; see Rate.reserve.
+// reserve reserves one event for key; see Rate.reserve. It counts the event
+// unless it has to wait: Wait counts that one once its wait is over.
 func (k *Keyed[K]) reserve(ctx context.Context, s *keyedShard[K], key K) (r *Rate, tat, wait int64, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r = k.get(s, key)
 	tat, wait, err = r.reserve(ctx, 1)
+	switch {
+	case err == nil && wait <= 0:
+		s.count(true)
+	case err != nil && errors.Is(err, ErrRateExceeded):
+		s.count(false)
+	}
 	return r, tat, wait, err
 }
 
@@ -211,11 +229,11 @@ func (k *Keyed[K]) Stats() KeyedStats {
 		s := &k.shards[i]
 		s.mu.Lock()
 		st.Keys += len(s.keys)
+		st.Admitted += s.admitted
+		st.Rejected += s.rejected
+		st.Expired += s.expired
+		st.Evicted += s.evicted
 		s.mu.Unlock()
-		st.Admitted += s.admitted.Load()
-		st.Rejected += s.rejected.Load()
-		st.Expired += s.expired.Load()
-		st.Evicted += s.evicted.Load()
 	}
 	return st
 }
@@ -244,29 +262,29 @@ func (k *Keyed[K]) shard(key K) *keyedShard[K] {
 // arrive.
 const keyedSweep = 8
 
-// get returns key's limiter, creating it if need be, and marks it as the
-// most recently used. s.mu must be held.
+// get returns key's limiter, creating it if need be, and marks it used.
+// s.mu must be held.
 func (k *Keyed[K]) get(s *keyedShard[K], key K) *Rate {
 	e := s.keys[key]
 	if e != nil {
-		if s.lru.next != e {
-			e.unlink()
-			s.pushFront(e)
+		if !e.used {
+			e.used = true
 		}
 		return e.r
 	}
 	now := int64(time.Since(k.epoch))
 	swept := k.sweep(s, now, keyedSweep)
-	s.expired.Add(uint64(swept))
+	s.expired += uint64(swept)
 	if swept < keyedSweep && s.maxKeys > 0 && len(s.keys) >= s.maxKeys {
 		// No key is idle (the sweep stopped short). Evict one whose bucket
 		// is full, though its IdleTTL has not passed, or else the least
-		// recently used, which is still being limited. Due times are a
-		// key's full time plus IdleTTL, so the same sweep finds the first.
+		// recently used (as the CLOCK tells), which is still being
+		// limited. Due times are a key's full time plus IdleTTL, so the
+		// same sweep finds the first.
 		if k.idleTTL == 0 || k.sweep(s, now+k.idleTTL, 1) == 0 {
-			s.remove(s.lru.prev)
+			s.remove(s.victim())
 		}
-		s.evicted.Add(1)
+		s.evicted++
 	}
 	r := k.newLimiter(key)
 	if r == nil {
@@ -300,6 +318,22 @@ func (k *Keyed[K]) sweep(s *keyedShard[K], now int64, limit int) int {
 		n++
 	}
 	return n
+}
+
+// victim returns the key to evict: the one nearest the back of the list
+// not used since it was last passed. Each used key it passes loses its mark
+// and goes to the front (its second chance), so a full turn finds one, and
+// the work is paid for by the hits that set the marks. s has a key.
+func (s *keyedShard[K]) victim() *keyedEntry[K] {
+	for {
+		e := s.lru.prev
+		if !e.used {
+			return e
+		}
+		e.used = false
+		e.unlink()
+		s.pushFront(e)
+	}
 }
 
 func (s *keyedShard[K]) pushFront(e *keyedEntry[K]) {
