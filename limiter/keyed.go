@@ -37,8 +37,10 @@ type Keyed[K comparable] struct {
 
 // keyedShard holds the keys whose hash selects it.
 type keyedShard[K comparable] struct {
-	mu   sync.Mutex // guards the fields below
-	keys map[K]*keyedEntry[K]
+	mu sync.Mutex // guards the fields below
+	// keys maps each key to its limiter, whose entry (in the list and the
+	// heap) is found only by eviction and the sweep: a hit reads no entry.
+	keys map[K]*Rate
 	// lru is the sentinel of the keys' list, a CLOCK: a hit only marks its
 	// key used, and eviction walks from the back (lru.prev), giving each
 	// used key a second chance at the front, so the oldest key not used
@@ -63,10 +65,6 @@ type keyedEntry[K comparable] struct {
 	key        K
 	r          *Rate
 	prev, next *keyedEntry[K]
-	// used marks a key used since eviction last passed it (or since it
-	// was added): a hit sets it instead of moving the key to the front,
-	// which would write two other keys' entries on every hit.
-	used bool
 	// off is r's epoch minus the Keyed's, in ns, so that the key is idle
 	// once the Keyed's clock reaches off + r.tat + idleTTL.
 	off int64
@@ -139,7 +137,7 @@ func NewKeyed[K comparable](newLimiter func(K) *Rate, opts ...KeyedOption) *Keye
 	}
 	for i := range k.shards {
 		s := &k.shards[i]
-		s.keys = make(map[K]*keyedEntry[K])
+		s.keys = make(map[K]*Rate)
 		s.lru.next, s.lru.prev = &s.lru, &s.lru
 		if c.maxKeys > 0 {
 			s.maxKeys = c.maxKeys / n
@@ -265,12 +263,13 @@ const keyedSweep = 8
 // get returns key's limiter, creating it if need be, and marks it used.
 // s.mu must be held.
 func (k *Keyed[K]) get(s *keyedShard[K], key K) *Rate {
-	e := s.keys[key]
-	if e != nil {
-		if !e.used {
-			e.used = true
+	if r := s.keys[key]; r != nil {
+		// A hit marks the key used (r.keyedUsed) instead of moving it to
+		// the front of the list, which would write two other keys' entries.
+		if !r.keyedUsed {
+			r.keyedUsed = true
 		}
-		return e.r
+		return r
 	}
 	now := int64(time.Since(k.epoch))
 	swept := k.sweep(s, now, keyedSweep)
@@ -291,8 +290,8 @@ func (k *Keyed[K]) get(s *keyedShard[K], key K) *Rate {
 		panic(fmt.Sprintf("limiter: Keyed: newLimiter(%v) returned nil", key))
 	}
 	off := int64(r.epoch.Sub(k.epoch))
-	e = &keyedEntry[K]{key: key, r: r, off: off, due: off + r.tat.Load() + k.idleTTL}
-	s.keys[key] = e
+	e := &keyedEntry[K]{key: key, r: r, off: off, due: off + r.tat.Load() + k.idleTTL}
+	s.keys[key] = r
 	s.pushFront(e)
 	s.push(e)
 	return r
@@ -327,10 +326,10 @@ func (k *Keyed[K]) sweep(s *keyedShard[K], now int64, limit int) int {
 func (s *keyedShard[K]) victim() *keyedEntry[K] {
 	for {
 		e := s.lru.prev
-		if !e.used {
+		if !e.r.keyedUsed {
 			return e
 		}
-		e.used = false
+		e.r.keyedUsed = false
 		e.unlink()
 		s.pushFront(e)
 	}

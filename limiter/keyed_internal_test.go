@@ -80,7 +80,7 @@ func TestKeyedStructure(t *testing.T) {
 					n := 0
 					for e := s.lru.next; e != &s.lru; e = e.next {
 						n++
-						if s.keys[e.key] != e {
+						if s.keys[e.key] != e.r {
 							t.Fatalf("step %d: LRU entry %v not in the map", step, e.key)
 						}
 					}

@@ -65,7 +65,12 @@ type Rate struct {
 	// start cost RateAllow (internal/compare) 11%: one atomic add on every
 	// admission, where the flag costs one load.
 	counting atomic.Bool
-	rejected atomic.Uint64
+	// keyedUsed marks the limiter of a Keyed's key used since the Keyed's
+	// eviction last passed it; only the Keyed, under its shard's lock,
+	// reads and writes it. It sits beside counting, which every admission
+	// reads, and in its padding.
+	keyedUsed bool
+	rejected  atomic.Uint64
 }
 
 // NewRate returns a limiter that admits perSecond events per second with
