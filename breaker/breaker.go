@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftgo/weft/internal/notify"
+	"github.com/weftgo/weft/internal/observe"
 	"github.com/weftgo/weft/internal/stripe"
 )
 
@@ -52,16 +53,36 @@ type Stats struct {
 	ConsecutiveFailures int
 	// Rejected is the number of calls rejected since New.
 	Rejected uint64
-	// The counters below only grow, from New on, and are all counted off
-	// the Closed state's success path, which stays lock-free and writes
-	// nothing shared (so successes are not counted). Failed and SlowCalls
-	// count the calls that failed and that were slow (a slow failure is in
-	// both), in any state; Opened, HalfOpened and Reclosed count the
+	// The counters below only grow, from New on (but see Succeeded), and
+	// the Closed state's success path still takes no lock to count.
+	// Succeeded, Failed and Ignored count the calls admitted that
+	// succeeded, failed (a panic included) and were ignored (Ignore), in
+	// any state, results that come back after a state change included:
+	// with Rejected, they add up to every call made once successes are
+	// counted. SlowCalls counts the calls that were slow (a slow call is
+	// also one of the three). Opened, HalfOpened and Reclosed count the
 	// transitions into Open, HalfOpen and Closed, Reset and ForceOpen
 	// included.
-	Failed, SlowCalls            uint64
+	//
+	// Succeeded alone does not count from New: a breaker counts successes
+	// from its first Stats call on (as a limiter.Rate counts from its
+	// first Stats call), so that the Closed state's success path of a
+	// breaker no one reads writes nothing shared. Call Stats once at
+	// start-up to count from there (weftotel's registration does). A
+	// breaker with a Window(n) rate window counts them from New, since its
+	// window counts them anyway. A success counts if counting has begun
+	// when the call finishes.
+	Succeeded, Failed, Ignored   uint64
+	SlowCalls                    uint64
 	Opened, HalfOpened, Reclosed uint64
 }
+
+// Observation is one timed event of a Breaker, given to the functions
+// attached with Observe: Event is "call", Duration is how long an admitted
+// call ran and Err is what it returned (non-nil for a call that panicked).
+// The same type serves every weft package that has timed events, so that
+// one observer function can be attached to any of them.
+type Observation = observe.Observation
 
 // A Breaker is a circuit breaker: it lets calls through while they succeed
 // (Closed), rejects them for a while once a trip condition is met (Open),
@@ -71,25 +92,30 @@ type Stats struct {
 // no Close: the one timer it may hold (for the end of an Open period) runs
 // nothing until it fires and is stopped when the breaker leaves Open.
 type Breaker struct {
-	// word holds the state (low 2 bits), fastBit, and a generation above
-	// them that changes on every transition, so that a result that comes
-	// back for an admission of an earlier generation is recognised and
-	// dropped. It is 0 only in a Breaker not made by New.
+	// word holds the state (low 2 bits), fastBit, countBit, and a
+	// generation above them that changes on every transition, so that a
+	// result that comes back for an admission of an earlier generation is
+	// recognised and dropped. It is 0 only in a Breaker not made by New.
 	word        atomic.Uint64
 	consecutive atomic.Int64              // run of failures; reset lock-free by successes
 	openErr     atomic.Pointer[OpenError] // Open: the error for rejected calls
 	openUntil   atomic.Int64              // Open: nanoseconds since start when probes may begin
 	rejected    *stripe.Counter
+	hooks       observe.Hooks // Observe's functions; Active is one load of a nil pointer
+	late        atomic.Uint64 // successes of an ended generation, once counting
+	ignored     atomic.Uint64 // calls classified Ignore
 
 	cfg   config
 	start time.Time
 	timed bool        // calls are timed: SlowCalls or TimeWindow
 	win   rateWindow  // FailureRate or SlowCalls: the window; nil otherwise
 	tw    *timeWindow // win, when it is a TimeWindow
-	// count is win when it is a Window(n) (counting is then true), held
-	// by value: closedSuccess reaches its counter without a pointer.
-	count    countWindow
-	counting bool
+	// count is win when it is a Window(n), held by value so that the
+	// success path reaches its counter without a pointer. Its ok counter
+	// counts the Closed state's lock-free successes while countBit is set
+	// (from New with a Window(n), else from the first Stats call, which
+	// gives it its stripes).
+	count countWindow
 
 	mu sync.Mutex
 	// mu guards the fields below and the locked halves of the windows.
@@ -103,6 +129,7 @@ type Breaker struct {
 
 	// Cumulative counts for Stats.
 	failed, slowCalls uint64
+	okLocked          uint64    // successes counted under mu (probes, slow calls), once counting
 	entered           [3]uint64 // transitions into each State
 
 	// changes holds transitions for OnStateChange: pushed under mu, in
@@ -120,8 +147,17 @@ const (
 	// never set in a zero Breaker, which so takes the path that panics.
 	fastBit  = 4
 	fastMask = stateMask | fastBit
-	genUnit  = 8
+	// countBit is set when the Closed state's lock-free successes are
+	// counted in count.ok: from New with a Window(n), else from the first
+	// Stats call. It is set once and never cleared, and is no part of the
+	// generation: sameGen ignores it.
+	countBit = 8
+	genUnit  = 16
 )
+
+// sameGen reports whether words v and w are of the same generation, which
+// countBit does not change.
+func sameGen(v, w uint64) bool { return (v^w)&^countBit == 0 }
 
 // New returns a closed Breaker configured by opts. Without a trip condition
 // (ConsecutiveFailures, FailureRate, SlowCalls) it trips after 5
@@ -132,7 +168,7 @@ func New(opts ...Option) *Breaker {
 	b := &Breaker{cfg: newConfig(opts), start: time.Now(), rejected: stripe.NewCounter()}
 	switch w := b.cfg.win; {
 	case w.n > 0: // set only with a rate
-		b.count, b.counting = newCountWindow(w.n), true
+		b.count = newCountWindow(w.n)
 		b.win = &b.count
 	case w.buckets > 0:
 		b.tw = newTimeWindow(w.span, w.buckets)
@@ -142,6 +178,9 @@ func New(opts ...Option) *Breaker {
 	word := uint64(genUnit) // Closed, generation 1
 	if !b.timed && b.cfg.classify == nil {
 		word |= fastBit
+	}
+	if b.win == &b.count {
+		word |= countBit
 	}
 	b.word.Store(word)
 	b.openDur = b.cfg.openFor
@@ -174,15 +213,34 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) (err e
 			return err
 		}
 	}
+	if b.hooks.Active() {
+		return b.doObserved(ctx, t, fn)
+	}
 	err = errPanicked // still there when the deferred call runs: fn did not return
-	// The Closed state's common case is inlined in this deferred call,
-	// which then makes no further call.
+	// The Closed state's common case (fastSuccess, written out) is inlined
+	// in this deferred call, which then makes no further call.
 	defer func() {
 		if err == nil && t.word&fastMask == fastBit {
-			b.closedSuccess(t.word)
+			if !b.closedSuccess(t.word) {
+				b.lateSuccess(t.word)
+			} else if t.word&countBit != 0 {
+				b.count.success()
+			}
 		} else {
 			b.done(t, err)
 		}
+	}()
+	return fn(ctx)
+}
+
+// doObserved is Do for a call admitted with t while an observer is
+// attached: it times the call and reports it.
+func (b *Breaker) doObserved(ctx context.Context, t token, fn func(context.Context) error) (err error) {
+	start := time.Now()
+	err = errPanicked
+	defer func() {
+		b.hooks.Emit(Observation{Event: observe.Call, Duration: time.Since(start), Err: err})
+		b.done(t, err)
 	}()
 	return fn(ctx)
 }
@@ -201,13 +259,32 @@ func Get[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, er
 			return v, err
 		}
 	}
+	if b.hooks.Active() {
+		return getObserved(ctx, b, t, fn)
+	}
 	err = errPanicked
 	defer func() {
 		if err == nil && t.word&fastMask == fastBit {
-			b.closedSuccess(t.word)
+			if !b.closedSuccess(t.word) {
+				b.lateSuccess(t.word)
+			} else if t.word&countBit != 0 {
+				b.count.success()
+			}
 		} else {
 			b.done(t, err)
 		}
+	}()
+	return fn(ctx)
+}
+
+// getObserved is Get for a call admitted with t while an observer is
+// attached: it times the call and reports it.
+func getObserved[T any](ctx context.Context, b *Breaker, t token, fn func(context.Context) (T, error)) (v T, err error) {
+	start := time.Now()
+	err = errPanicked
+	defer func() {
+		b.hooks.Emit(Observation{Event: observe.Call, Duration: time.Since(start), Err: err})
+		b.done(t, err)
 	}()
 	return fn(ctx)
 }
@@ -224,8 +301,8 @@ func panicNil(ctx context.Context) {
 // their deferred call, it means fn panicked or called runtime.Goexit.
 var errPanicked = errors.New("breaker: call did not return")
 
-// done counts the outcome of a call run by Do or Get, other than a fast
-// Closed success: err is its error, or errPanicked if fn did not return.
+// done counts the outcome of a call run by Do or Get: err is its error, or
+// errPanicked if fn did not return.
 func (b *Breaker) done(t token, err error) {
 	if err == errPanicked {
 		b.recordOutcome(t, Failure)
@@ -247,11 +324,34 @@ func (b *Breaker) Allow() (done func(error), err error) {
 		return nil, err
 	}
 	var once atomic.Bool
+	if b.hooks.Active() {
+		start := time.Now()
+		return func(err error) {
+			if once.CompareAndSwap(false, true) {
+				b.hooks.Emit(Observation{Event: observe.Call, Duration: time.Since(start), Err: err})
+				b.record(t, err)
+			}
+		}, nil
+	}
 	return func(err error) {
 		if once.CompareAndSwap(false, true) {
 			b.record(t, err)
 		}
 	}, nil
+}
+
+// Observe attaches fn, which is then called with the duration and error of
+// every call the breaker admits once it has finished (Event "call"; a call
+// that panicked has a non-nil Err), and returns the function that detaches
+// it, which is idempotent. For Allow the call runs from Allow's return to
+// the first call of done, whose argument is Err. Rejected calls are not
+// observed. fn runs in the caller's goroutine, before Do or Get returns,
+// and must be safe for concurrent use and quick. With no function attached
+// a call pays one atomic load for this hook; while one is attached, every
+// call reads the clock twice and takes the breaker's general path instead
+// of the Closed state's inlined one. Observe panics if fn is nil.
+func (b *Breaker) Observe(fn func(Observation)) (remove func()) {
+	return b.hooks.Add("breaker", fn)
 }
 
 // classify returns the outcome of a call that returned err.
@@ -323,33 +423,66 @@ func (b *Breaker) admitSlow(w uint64) (token, error) {
 // record counts the outcome of a call admitted with t that returned err.
 func (b *Breaker) record(t token, err error) {
 	if err == nil && t.word&fastMask == fastBit {
-		b.closedSuccess(t.word)
+		b.fastSuccess(t.word)
 		return
 	}
 	b.recordOutcome(t, b.classify(err))
 }
 
-// closedSuccess counts a fast success of the Closed generation w, lock-free,
-// or drops it if the generation has ended. It is small enough to inline into
-// Do's deferred call (compare row BreakerDo/consecutive; guarded by
-// TestClosedSuccessInlines).
-func (b *Breaker) closedSuccess(w uint64) {
+// fastSuccess counts a success of the Closed state admitted under word w,
+// lock-free: in the window and in Stats.Succeeded if countBit is set, or,
+// if w's generation has ended, in Stats.Succeeded alone. Do and Get write
+// it out in their deferred calls, where closedSuccess and the count
+// window's add are inlined (compare rows BreakerDo/consecutive and window;
+// guarded by TestClosedSuccessInlines); it is too big to inline itself.
+func (b *Breaker) fastSuccess(w uint64) {
+	if !b.closedSuccess(w) {
+		b.lateSuccess(w)
+	} else if w&countBit != 0 {
+		b.count.success()
+	}
+}
+
+// closedSuccess resets the run of failures for a success of the Closed
+// state admitted under word w, lock-free, and reports true, unless the
+// word has changed since (the generation has ended, or countBit has been
+// set): then it does nothing and reports false.
+func (b *Breaker) closedSuccess(w uint64) bool {
 	if b.word.Load() != w {
-		return // a late result of an earlier generation
+		return false
 	}
 	if b.consecutive.Load() != 0 {
 		b.consecutive.Store(0)
 	}
-	if b.counting {
-		b.count.success()
+	return true
+}
+
+// lateSuccess counts a success of the Closed state admitted under word w
+// that closedSuccess turned away. If only countBit has been set since,
+// the success is of the current generation and counts as one; otherwise it
+// is a late result of an earlier generation, counted in Stats.Succeeded
+// only (if counting). The word never returns to an earlier value, so
+// closedSuccess is tried at most once more.
+func (b *Breaker) lateSuccess(w uint64) {
+	v := b.word.Load()
+	if v&countBit == 0 {
+		return // not counting
 	}
+	if w|countBit == v && b.closedSuccess(v) {
+		b.count.success()
+		return
+	}
+	b.late.Add(1)
 }
 
 // recordOutcome counts outcome o of a call admitted with t.
 func (b *Breaker) recordOutcome(t token, o Outcome) {
 	state := State(t.word & stateMask)
-	if o == Ignore && state == Closed {
-		return
+	if o == Ignore {
+		b.ignored.Add(1)
+		if state == Closed {
+			return
+		}
 	}
 	var now int64
 	if b.timed {
@@ -357,24 +490,27 @@ func (b *Breaker) recordOutcome(t token, o Outcome) {
 	}
 	slow := b.cfg.slowAfter > 0 && o != Ignore && time.Duration(now-t.start) > b.cfg.slowAfter
 	if state == Closed && o == Success && !slow {
-		if b.tw != nil && b.word.Load() == t.word {
+		if b.tw != nil && sameGen(b.word.Load(), t.word) {
 			b.tw.success(now)
 		}
-		b.closedSuccess(t.word)
+		b.fastSuccess(t.word)
 		return
 	}
 	if !b.timed {
 		now = b.now() // for the open time, should this trip the breaker
 	}
 	b.mu.Lock()
-	if o == Failure {
+	switch {
+	case o == Failure:
 		b.failed++
+	case o == Success && b.word.Load()&countBit != 0:
+		b.okLocked++
 	}
 	if slow {
 		b.slowCalls++
 	}
 	changed := false
-	if b.word.Load() == t.word {
+	if sameGen(b.word.Load(), t.word) {
 		switch state {
 		case Closed:
 			changed = b.closedLocked(now, o == Failure, slow)
@@ -453,7 +589,7 @@ func (b *Breaker) reopenLocked(now int64) {
 // since.
 func (b *Breaker) openEnded(w uint64) {
 	b.mu.Lock()
-	changed := b.word.Load() == w
+	changed := sameGen(b.word.Load(), w)
 	if changed {
 		b.timer = nil
 		b.setLocked(HalfOpen, b.now())
@@ -542,7 +678,7 @@ func (b *Breaker) State() State {
 	}
 	if State(w&stateMask) == Open && b.now() >= b.openUntil.Load() {
 		b.mu.Lock()
-		changed := b.word.Load() == w
+		changed := sameGen(b.word.Load(), w)
 		if changed {
 			b.setLocked(HalfOpen, b.now())
 		}
@@ -555,10 +691,16 @@ func (b *Breaker) State() State {
 	return State(w & stateMask)
 }
 
-// Stats returns a snapshot of the breaker's state and counts.
+// Stats returns a snapshot of the breaker's state and counts. The first
+// call starts the count of the Closed state's lock-free successes (see
+// Stats.Succeeded).
 func (b *Breaker) Stats() Stats {
 	b.State() // makes an Open breaker whose time has come HalfOpen
 	b.mu.Lock()
+	if w := b.word.Load(); w&countBit == 0 {
+		b.count.ok = *stripe.NewCounter() // no window: the stripes are for Succeeded alone
+		b.word.Store(w | countBit)        // word changes only under mu
+	}
 	s := Stats{
 		State:               State(b.word.Load() & stateMask),
 		ConsecutiveFailures: int(b.consecutive.Load()),
@@ -571,7 +713,10 @@ func (b *Breaker) Stats() Stats {
 	}
 	s.Failed, s.SlowCalls = b.failed, b.slowCalls
 	s.Opened, s.HalfOpened, s.Reclosed = b.entered[Open], b.entered[HalfOpen], b.entered[Closed]
+	s.Succeeded = b.okLocked
 	b.mu.Unlock()
+	s.Succeeded += uint64(b.count.ok.Load()) + b.late.Load()
+	s.Ignored = b.ignored.Load()
 	s.Rejected = uint64(b.rejected.Load())
 	return s
 }

@@ -15,7 +15,8 @@ import (
 // gauges returns s without its cumulative counters (other than Rejected),
 // for tests that check the window and the state only.
 func gauges(s breaker.Stats) breaker.Stats {
-	s.Failed, s.SlowCalls, s.Opened, s.HalfOpened, s.Reclosed = 0, 0, 0, 0, 0
+	s.Succeeded, s.Failed, s.Ignored, s.SlowCalls = 0, 0, 0, 0
+	s.Opened, s.HalfOpened, s.Reclosed = 0, 0, 0
 	return s
 }
 
@@ -36,7 +37,7 @@ func TestCumulativeCounters(t *testing.T) {
 		_ = b.Do(ctx, func(context.Context) error { return nil }) // closes
 		b.ForceOpen()
 		b.Reset()
-		assert.Equal(t, breaker.Stats{State: breaker.Closed, Rejected: 1, Failed: 3, SlowCalls: 1,
+		assert.Equal(t, breaker.Stats{State: breaker.Closed, Rejected: 1, Succeeded: 2, Failed: 3, SlowCalls: 1,
 			Opened: 3, HalfOpened: 2, Reclosed: 2}, b.Stats())
 	})
 }

@@ -55,15 +55,31 @@
 // # Cost
 //
 // In the Closed state a call takes no lock and allocates nothing. It loads
-// one atomic word (state and generation), calls the function and, on
-// success, counts itself on a cache line of its goroutine's stripe (none at
-// all when only ConsecutiveFailures is configured). The clock is read only
-// for SlowCalls (to time the call) and TimeWindow (to find its bucket).
+// one atomic word (state and generation) and the Observe hook's pointer,
+// calls the function and, on success, counts itself on a cache line of its
+// goroutine's stripe, for the Window(n) and for Stats.Succeeded, which
+// counts from the first Stats call on (as a limiter.Rate counts): until
+// then a breaker with only ConsecutiveFailures writes nothing shared on
+// success. The clock is read only for SlowCalls (to time the call),
+// TimeWindow (to find its bucket) and while a function is attached with
+// Observe (to time the call for it).
 // Failures, slow calls and transitions take a lock. An Open breaker rejects
 // with one atomic load of that word, no lock and no clock, and one atomic
 // add on its goroutine's stripe for Stats.Rejected; it allocates nothing.
 // Allow allocates its done function (two small objects) per call; Do and
 // Get allocate nothing.
+//
+// # Counters and hooks
+//
+// Stats returns the current state and window and cumulative counters:
+// calls that succeeded, failed, were ignored and were rejected (which add
+// up to every call made once successes are counted), slow calls and
+// transitions into each state. Reading it takes the breaker's lock, which
+// the Closed state's success path never takes. A call's latency is an
+// event rather than a count: Observe attaches a function that gets each
+// admitted call's duration and error, in the Observation shape that every
+// weft package with timed events shares, so that one observer serves them
+// all. The weftotel module exports both as OpenTelemetry metrics.
 //
 // Transport applies a Breaker to an http.RoundTripper.
 package breaker

@@ -38,6 +38,10 @@ type model struct {
 	// Cumulative counts: failed and slow calls, transitions into each state.
 	failed, slowCalls uint64
 	entered           [3]uint64
+	// ok counts successes once counting (from New with Window(n), else
+	// from the first Stats call); ignored counts ignored calls.
+	ok, ignored uint64
+	counting    bool
 }
 
 type rec struct {
@@ -115,7 +119,11 @@ func (m *model) admit(now time.Duration) (bool, time.Duration) {
 // finish counts a call that took d and ended at now with outcome o.
 func (m *model) finish(now, d time.Duration, o breaker.Outcome) {
 	if o == breaker.Ignore {
+		m.ignored++
 		return
+	}
+	if o == breaker.Success && m.counting {
+		m.ok++
 	}
 	fail := o == breaker.Failure
 	slow := m.slowAfter > 0 && d > m.slowAfter
@@ -176,7 +184,9 @@ func (m *model) stats(now time.Duration) breaker.Stats {
 	m.tick(now)
 	s := breaker.Stats{State: m.state, ConsecutiveFailures: m.run, Rejected: m.rejected,
 		Failed: m.failed, SlowCalls: m.slowCalls, Opened: m.entered[breaker.Open],
-		HalfOpened: m.entered[breaker.HalfOpen], Reclosed: m.entered[breaker.Closed]}
+		HalfOpened: m.entered[breaker.HalfOpen], Reclosed: m.entered[breaker.Closed],
+		Succeeded: m.ok, Ignored: m.ignored}
+	m.counting = true // Stats starts the count of successes
 	switch {
 	case m.state == breaker.HalfOpen:
 		s.Calls, s.Slow = m.succeeded, m.slowProbes
@@ -252,6 +262,7 @@ func runModel(t *testing.T, data []byte) {
 		opts = append(opts, breaker.SlowCalls(m.slowAfter, m.slowRate, win, breaker.MinCalls(m.minCalls)))
 	}
 	b := breaker.New(opts...)
+	m.counting = m.n > 0 && m.rates() // a Window(n) counts successes from New
 	start := time.Now()
 	now := func() time.Duration { return time.Since(start) }
 

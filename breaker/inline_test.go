@@ -7,9 +7,10 @@ import (
 )
 
 // TestClosedSuccessInlines guards what the Closed state's fast path relies
-// on (compare row BreakerDo/consecutive and window): closedSuccess, with
-// the count window's lock-free add, fits the inlining budget, so that Do's
-// deferred call makes no further call.
+// on (compare row BreakerDo/consecutive and window): closedSuccess and the
+// count window's lock-free add (for the window and for Stats.Succeeded)
+// each fit the inlining budget, so that Do's deferred call makes no
+// further call on success.
 func TestClosedSuccessInlines(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the package with -gcflags=-m")

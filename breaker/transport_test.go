@@ -141,7 +141,7 @@ func TestTransportCanceledIgnored(t *testing.T) {
 	go func() { <-entered; cancel() }()
 	_, err = c.Do(req)
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, breaker.Stats{State: breaker.Closed}, b.Stats())
+	assert.Equal(t, breaker.Stats{State: breaker.Closed, Ignored: 1}, b.Stats())
 }
 
 func TestTransportNilDefaults(t *testing.T) {
