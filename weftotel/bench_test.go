@@ -26,6 +26,20 @@ var fastPaths = []fastPath{
 		return func() { _ = b.Do(ctx, fn) },
 			func() (metric.Registration, error) { return weftotel.Breaker(m, "bench", b) }
 	}},
+	{"BreakerConsecutive", func(m metric.Meter) (func(), func() (metric.Registration, error)) {
+		b := breaker.New() // registered, it counts its successes, which its window does not
+		ctx := context.Background()
+		fn := func(context.Context) error { return nil }
+		return func() { _ = b.Do(ctx, fn) },
+			func() (metric.Registration, error) { return weftotel.Breaker(m, "bench", b) }
+	}},
+	{"BreakerTimed", func(m metric.Meter) (func(), func() (metric.Registration, error)) {
+		b := breaker.New()
+		ctx := context.Background()
+		fn := func(context.Context) error { return nil }
+		return func() { _ = b.Do(ctx, fn) },
+			func() (metric.Registration, error) { return weftotel.Breaker(m, "bench", b, weftotel.CallDurations()) }
+	}},
 	{"RateAllow", func(m metric.Meter) (func(), func() (metric.Registration, error)) {
 		r := limiter.NewRate(1e12, 1<<20) // admits every call of the benchmark
 		return func() { r.Allow() },

@@ -25,20 +25,24 @@ func stateName(s breaker.State) string {
 }
 
 // Breaker registers the instruments of b on m under name (the weft.name
-// attribute): weft.breaker.state, weft.breaker.calls,
-// weft.breaker.slow_calls, weft.breaker.transitions and the
-// weft.breaker.window.* gauges (see the package documentation). A closed
-// breaker's successes are not counted: its success path writes nothing
-// shared, so that it costs the same registered or not. It returns
-// the registration to unregister with, or an error wrapping ErrDuplicate if
-// a breaker named name is already registered on m.
+// attribute): weft.breaker.state, weft.breaker.calls (per weft.outcome:
+// success, failure, ignored, rejected), weft.breaker.slow_calls,
+// weft.breaker.transitions, the weft.breaker.window.* gauges and, with the
+// CallDurations option, the histogram weft.breaker.call.duration (see the
+// package documentation). A breaker counts its successes from its first
+// Stats call on, which this registration makes: from then on a closed
+// breaker's successful call adds one to a counter on its goroutine's
+// stripe (a breaker with a Window(n) counts them from New anyway). It
+// returns the registration to unregister with, or an error wrapping
+// ErrDuplicate if a breaker named name is already registered on m.
 func Breaker(m metric.Meter, name string, b *breaker.Breaker, opts ...Option) (metric.Registration, error) {
 	if b == nil {
 		panic("weftotel: Breaker: nil breaker")
 	}
 	bl := newBuilder(m, "breaker", name, opts)
+	b.Stats() // starts the count of successes
 	state := bl.updown("weft.breaker.state", "{state}", "1 for the breaker's current state and 0 for the others, per weft.state.")
-	calls := bl.counter("weft.breaker.calls", "{call}", "Calls that failed or were rejected, per weft.outcome: failure, rejected.")
+	calls := bl.counter("weft.breaker.calls", "{call}", "Calls, per weft.outcome: success, failure, ignored, rejected.")
 	slowCalls := bl.counter("weft.breaker.slow_calls", "{call}", "Calls slower than the SlowCalls threshold.")
 	transitions := bl.counter("weft.breaker.transitions", "{transition}", "State changes, per weft.state entered.")
 	wCalls := bl.gauge("weft.breaker.window.calls", "{call}", "Calls counted in the breaker's current failure-rate window.")
@@ -50,8 +54,14 @@ func Breaker(m metric.Meter, name string, b *breaker.Breaker, opts ...Option) (m
 	for i, s := range states {
 		stateOpts[i] = bl.with(StateKey.String(stateName(s)))
 	}
-	rejected := bl.with(OutcomeKey.String("rejected"))
+	var hist metric.Float64Histogram
+	if bl.cfg.callDurations {
+		hist = bl.histogram("weft.breaker.call.duration", "Time each admitted call ran, per weft.outcome: success, failure (any error).")
+	}
+	success := bl.with(OutcomeKey.String("success"))
 	failure := bl.with(OutcomeKey.String("failure"))
+	ignored := bl.with(OutcomeKey.String("ignored"))
+	rejected := bl.with(OutcomeKey.String("rejected"))
 	reg, err := bl.register(func(_ context.Context, o metric.Observer) error {
 		st := b.Stats()
 		for i, s := range states {
@@ -61,8 +71,10 @@ func Breaker(m metric.Meter, name string, b *breaker.Breaker, opts ...Option) (m
 			}
 			o.ObserveInt64(state, v, stateOpts[i])
 		}
-		o.ObserveInt64(calls, int64(st.Rejected), rejected)
+		o.ObserveInt64(calls, int64(st.Succeeded), success)
 		o.ObserveInt64(calls, int64(st.Failed), failure)
+		o.ObserveInt64(calls, int64(st.Ignored), ignored)
+		o.ObserveInt64(calls, int64(st.Rejected), rejected)
 		o.ObserveInt64(slowCalls, int64(st.SlowCalls), bl.opt)
 		o.ObserveInt64(transitions, int64(st.Reclosed), stateOpts[0])
 		o.ObserveInt64(transitions, int64(st.Opened), stateOpts[1])
@@ -75,6 +87,9 @@ func Breaker(m metric.Meter, name string, b *breaker.Breaker, opts ...Option) (m
 	})
 	if err != nil {
 		return nil, err
+	}
+	if hist != nil {
+		reg.undo = append(reg.undo, b.Observe(bl.durations(hist, "call", "success", "failure")))
 	}
 	return reg, nil
 }

@@ -10,13 +10,16 @@
 //
 // Gauges and counters are asynchronous instruments: the meter's callback
 // reads the primitive's Stats() snapshot at collection time, so between
-// collections registration costs the primitive nothing: a closed breaker and
-// a free bulkhead run exactly as without it. The exception is a Rate, which
-// counts only once read (see Rate): registered, each Rate.Allow pays one more
-// atomic add. Counters are the cumulative, monotonic counts that the Stats
-// snapshots keep since the primitive was created (a Rate's since its first
-// Stats call); a primitive registered late reports its whole history, as a
-// Prometheus counter should.
+// collections registration costs the primitive nothing: a free bulkhead
+// runs exactly as without it. The exceptions are a Rate and a Breaker, which
+// count admissions and successes only once read (see Rate and Breaker):
+// registered, each Rate.Allow and each successful call through a closed
+// breaker pays one more atomic add (none for a breaker with a Window(n),
+// which counts them anyway). The one histogram that times every call,
+// weft.breaker.call.duration, is opt-in (CallDurations). Counters are the cumulative, monotonic counts that the Stats
+// snapshots keep since the primitive was created (a Rate's, and a Breaker's
+// successes, since its first Stats call); a primitive registered late reports
+// its whole history, as a Prometheus counter should.
 //
 // Every measurement carries the attribute weft.name (NameKey) with the name
 // given at registration. A second registration of the same kind and name on
@@ -36,13 +39,14 @@
 //
 //	instrument                         kind           unit         attributes besides weft.name
 //	weft.breaker.state                 UpDownCounter  {state}      weft.state: closed, open, half_open (1 for the current state, 0 for the others)
-//	weft.breaker.calls                 Counter        {call}       weft.outcome: failure, rejected (successes are not counted)
+//	weft.breaker.calls                 Counter        {call}       weft.outcome: success, failure, ignored, rejected (successes since registration)
 //	weft.breaker.slow_calls            Counter        {call}       -
 //	weft.breaker.transitions           Counter        {transition} weft.state: the state entered
 //	weft.breaker.window.calls          Gauge          {call}       -
 //	weft.breaker.window.failures       Gauge          {call}       -
 //	weft.breaker.window.slow           Gauge          {call}       -
 //	weft.breaker.consecutive_failures  Gauge          {call}       -
+//	weft.breaker.call.duration         Histogram      s            weft.outcome: success, failure (with CallDurations only)
 //	weft.bulkhead.running              UpDownCounter  {call}       -
 //	weft.bulkhead.queued               UpDownCounter  {call}       -
 //	weft.bulkhead.calls                Counter        {call}       weft.outcome: completed, rejected, cancelled
@@ -118,7 +122,8 @@
 //   - Cumulative counters in each Stats snapshot, next to its gauges, named
 //     by what they count, the same way in every package: Admitted and
 //     Rejected for events asked of a limiter; Completed, Failed, Panicked
-//     and Cancelled for calls and tasks; WaitCount and WaitTime (a
+//     and Cancelled for calls and tasks (Succeeded, Failed and Ignored for
+//     calls through a breaker, which classifies them); WaitCount and WaitTime (a
 //     time.Duration) where callers queue; Opened, HalfOpened and Reclosed
 //     for a breaker's transitions; Increases and Decreases for an adaptive
 //     limit; Expired and Evicted for a keyed limiter's keys; Retries,
@@ -126,16 +131,20 @@
 //     and they are written off the fast paths (on failure, rejection and
 //     queueing paths, or under a lock the path already takes), so that the
 //     fast paths internal/compare measures cost what they did. Where that
-//     is impossible, the count is left out and the field's documentation
-//     says so: a closed breaker does not count its successes, and a retry
-//     policy does not count calls whose first try succeeds.
+//     is impossible, the count is left out or starts late, and the field's
+//     documentation says so: a limiter.Rate and a breaker's successes
+//     count from the first Stats call on (a flag the fast path loads
+//     anyway says whether to count), and a retry policy does not count
+//     calls whose first try succeeds.
 //   - For facts that are events rather than counts (the time a caller waited
 //     in a queue, a call's latency), one hook shape: a method
 //     Observe(fn func(Observation)) (remove func()) on the primitive, where
 //     an Observation holds the event's kind ("wait" or "call"), its
 //     Duration and its Err. With no observer attached the primitive loads
 //     one nil pointer; it reads the clock only on paths that are slow
-//     already (a queued caller) or that time calls anyway.
+//     already (a queued caller) or that time calls anyway, except a
+//     Breaker's, which times every call while an observer is attached:
+//     hence CallDurations.
 //
 // Histograms are synchronous instruments fed by that hook: registering one
 // attaches an observer, and Unregister detaches it. Only callers that queue

@@ -29,6 +29,8 @@ func Example() {
 	defer reg.Unregister()
 
 	ctx := context.Background()
+	_ = b.Do(ctx, func(context.Context) error { return nil })                // succeeds
+	_ = b.Do(ctx, func(context.Context) error { return context.Canceled })   // ignored
 	_ = b.Do(ctx, func(context.Context) error { return errors.New("down") }) // trips
 	_ = b.Do(ctx, func(context.Context) error { return nil })                // rejected
 
@@ -50,7 +52,9 @@ func Example() {
 	fmt.Println(strings.Join(lines, "\n"))
 	// Output:
 	// weft.breaker.calls failure 1
+	// weft.breaker.calls ignored 1
 	// weft.breaker.calls rejected 1
+	// weft.breaker.calls success 1
 }
 
 func ExampleBreaker_duplicate() {
