@@ -15,17 +15,22 @@ func ok(context.Context) error { return nil }
 func BenchmarkDoClosed(b *testing.B) {
 	ctx := context.Background()
 	cases := []struct {
-		name string
-		opts []breaker.Option
+		name     string
+		opts     []breaker.Option
+		counting bool // Stats called first: successes are counted
 	}{
-		{"consecutive", nil},
-		{"window", []breaker.Option{breaker.FailureRate(0.5, breaker.Window(100))}},
-		{"timewindow", []breaker.Option{breaker.FailureRate(0.5, breaker.TimeWindow(10*time.Second, 10))}},
-		{"slowcalls", []breaker.Option{breaker.SlowCalls(time.Second, 0.5)}},
+		{"consecutive", nil, false},
+		{"consecutive/counting", nil, true},
+		{"window", []breaker.Option{breaker.FailureRate(0.5, breaker.Window(100))}, true},
+		{"timewindow", []breaker.Option{breaker.FailureRate(0.5, breaker.TimeWindow(10*time.Second, 10))}, false},
+		{"slowcalls", []breaker.Option{breaker.SlowCalls(time.Second, 0.5)}, false},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			br := breaker.New(c.opts...)
+			if c.counting {
+				br.Stats()
+			}
 			b.ReportAllocs()
 			for b.Loop() {
 				_ = br.Do(ctx, ok)
@@ -33,6 +38,9 @@ func BenchmarkDoClosed(b *testing.B) {
 		})
 		b.Run(c.name+"/parallel", func(b *testing.B) {
 			br := breaker.New(c.opts...)
+			if c.counting {
+				br.Stats()
+			}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
