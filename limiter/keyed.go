@@ -22,8 +22,9 @@ import (
 // to 8 of the shard's idle keys, whatever their rates and however recently
 // they were used, so memory is bounded by the keys still being limited plus
 // a few per shard. With MaxKeys, a new key in a full shard evicts an idle key
-// if the shard has one, and otherwise the least recently used key, which is
-// still being limited: an evicted key starts over with a full bucket and can
+// if the shard has one, and otherwise the least recently used key (as a
+// CLOCK tells it: the oldest key not used since eviction last passed it),
+// which is still being limited: an evicted key starts over with a full bucket and can
 // be admitted beyond its limit, so size MaxKeys above the number of keys
 // limited at once.
 type Keyed[K comparable] struct {
@@ -85,8 +86,8 @@ type keyedConfig struct {
 
 // MaxKeys bounds the number of keys a Keyed holds to n: a new key arriving
 // in a full shard evicts a key whose bucket is full (IdleTTL or not) if the
-// shard has one, and otherwise its least recently used key (Keyed splits n
-// over its shards, so eviction is per shard, not over all keys). Without it
+// shard has one, and otherwise its least recently used key, as a CLOCK
+// approximates it (Keyed splits n over its shards, so eviction is per shard, not over all keys). Without it
 // only idle keys are dropped. MaxKeys panics if n < 1.
 func MaxKeys(n int) KeyedOption {
 	if n < 1 {

@@ -97,6 +97,23 @@ func TestKeyedMaxKeysEvictsLeastRecentlyUsed(t *testing.T) {
 	})
 }
 
+// TestKeyedMaxKeysSecondChance checks that eviction passes over every key
+// used since it was added, however many, and takes the one that was not.
+func TestKeyedMaxKeysSecondChance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, made := keyedCounting(1, 1, limiter.MaxKeys(4)) // one shard
+		for _, key := range []string{"a", "b", "c", "d", "a", "b", "d", "e"} {
+			k.Allow(key) // "e" evicts "c", the one key not used again
+		}
+		assert.Equal(t, int64(5), made.Load())
+		for _, key := range []string{"a", "b", "d", "e"} {
+			assert.False(t, k.Allow(key), "%s was kept", key)
+		}
+		assert.Equal(t, int64(5), made.Load())
+		assert.True(t, k.Allow("c"), "c was evicted and starts over")
+	})
+}
+
 func TestKeyedMaxKeysBoundsLen(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		for _, n := range []int{1, 40, 1000} {
