@@ -244,9 +244,10 @@ func IsFailure(fn func(error) bool) Option {
 // in the order the transitions happened, as they happen: the change from
 // Open to HalfOpen is reported when the open time ends, from the goroutine
 // of the breaker's timer. fn is never called while the breaker holds a
-// lock, so it may call the breaker's methods; it may run on the goroutine
-// of a later transition rather than the one that caused it, and calls to fn
-// never overlap. It panics if fn is nil.
+// lock, so it may call the breaker's methods. Calls to fn never overlap, so
+// a transition may be reported by another goroutine that is still
+// delivering an earlier one (the timer's, say), after the call that caused
+// it has returned. It panics if fn is nil.
 func OnStateChange(fn func(from, to State)) Option {
 	if fn == nil {
 		panic("breaker: OnStateChange(nil): fn must not be nil")
