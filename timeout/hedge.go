@@ -16,9 +16,10 @@ type HedgeOption func(*hedgeConfig)
 
 // hedgeConfig is what the options of Hedge set.
 type hedgeConfig struct {
-	max     int         // extra attempts allowed
-	onError bool        // a failure starts the next attempt at once
-	onHedge func(n int) // called as each extra attempt starts
+	max     int           // extra attempts allowed
+	onError bool          // a failure starts the next attempt at once
+	onHedge func(n int)   // called as each extra attempt starts
+	counter *HedgeCounter // counts the call when not nil (CountInto)
 }
 
 // MaxHedges sets the number of extra attempts Hedge may start, beyond the
@@ -117,6 +118,9 @@ var errDone = errors.New("timeout: Hedge returned")
 //
 // A delay of 0 or less starts every attempt at once, as a context deadline
 // of 0 or less has already passed. Hedge panics if ctx or fn is nil.
+//
+// With CountInto, Hedge counts the call, its extra attempts and how it
+// ended into a HedgeCounter; without it, Hedge touches no counter.
 func Hedge[T any](ctx context.Context, delay time.Duration, fn func(ctx context.Context) (T, error), opts ...HedgeOption) (T, error) {
 	if ctx == nil {
 		panic("timeout: nil context")
@@ -130,6 +134,9 @@ func Hedge[T any](ctx context.Context, delay time.Duration, fn func(ctx context.
 	for _, o := range opts {
 		o(&h.hedgeConfig)
 	}
+	if h.counter != nil {
+		h.counter.calls.Add(1)
+	}
 	h.ctx, h.cancel = context.WithCancelCause(ctx)
 	h.pol.Init(h.ctx, h.cancel, policy.Options{Indexed: true}, h.max+1)
 	h.started, h.running = 1, 1
@@ -138,7 +145,7 @@ func Hedge[T any](ctx context.Context, delay time.Duration, fn func(ctx context.
 		h.armLocked()
 		h.mu.Unlock()
 	}
-	defer h.stop() // on every path, a panic in the first attempt included
+	defer h.exit() // on every path, a panic in the first attempt included
 	v, err := fn(h.ctx)
 	h.done(0, v, err, nil)
 	return h.wait()
@@ -156,14 +163,19 @@ type hedger[T any] struct {
 
 	mu       sync.Mutex // guards the fields below
 	timer    *time.Timer
-	gen      int  // incremented at each arming and disarming; a timer run for an older gen does nothing
 	started  int  // attempts started, the first included
 	running  int  // attempts started that have not returned
 	finished bool // an attempt succeeded or panicked, or Hedge is returning: start no more
 	won      bool
-	val      T             // the winner's value when won
-	pol      policy.Policy // the failures, by attempt, and the first panic
-	wake     chan struct{} // when not nil, signalled after each attempt returns
+	wonExtra bool // the winner was an extra attempt
+	counted  bool // the outcome is counted in counter
+	// gen is incremented at each arming and disarming; a timer run for an
+	// older gen does nothing. A uint32 next to the bools keeps a hedger in
+	// a smaller size class; a call arms and disarms a few times per attempt.
+	gen  uint32
+	val  T             // the winner's value when won
+	pol  policy.Policy // the failures, by attempt, and the first panic
+	wake chan struct{} // when not nil, signalled after each attempt returns
 }
 
 // canStartLocked reports whether another attempt may start now.
@@ -178,6 +190,9 @@ func (h *hedger[T]) startLocked() {
 	n := h.started
 	h.started++
 	h.running++
+	if h.counter != nil {
+		h.counter.hedges.Add(1)
+	}
 	h.wg.Add(1)
 	go h.attempt(n)
 	if h.started <= h.max {
@@ -204,7 +219,7 @@ func (h *hedger[T]) disarmLocked() {
 
 // tick is the timer run armed at generation gen: it starts the next attempt
 // unless the schedule changed since.
-func (h *hedger[T]) tick(gen int) {
+func (h *hedger[T]) tick(gen uint32) {
 	defer h.wg.Done()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -249,7 +264,7 @@ func (h *hedger[T]) done(n int, v T, err error, r *panics.Recovered) {
 	case h.finished:
 		// Another attempt already decided the outcome.
 	case err == nil:
-		h.won, h.val = true, v
+		h.won, h.val, h.wonExtra = true, v, n != 0
 		h.finishLocked(errLost)
 	default:
 		h.pol.FailAt(n, err, policy.Name{})
@@ -284,6 +299,35 @@ func (h *hedger[T]) stop() {
 	h.wg.Wait()
 }
 
+// exit is deferred by Hedge: it stops, and counts a panic in the first
+// attempt, which leaves Hedge without passing through wait's count.
+func (h *hedger[T]) exit() {
+	h.stop()
+	if h.counter != nil && !h.counted {
+		h.counter.panicked.Add(1)
+	}
+}
+
+// count counts the outcome of the call in the counter, if any.
+func (h *hedger[T]) count(panicked bool) {
+	c := h.counter
+	if c == nil {
+		return
+	}
+	h.counted = true
+	switch {
+	case panicked:
+		c.panicked.Add(1)
+	case h.won:
+		c.succeeded.Add(1)
+		if h.wonExtra {
+			c.won.Add(1) // after succeeded: Stats reads won first
+		}
+	default:
+		c.failed.Add(1)
+	}
+}
+
 // wait blocks until an attempt has succeeded or panicked, or every attempt
 // that may start has failed, and returns Hedge's result.
 func (h *hedger[T]) wait() (T, error) {
@@ -307,7 +351,9 @@ func (h *hedger[T]) wait() (T, error) {
 	}
 	h.mu.Unlock()
 	h.stop()
-	if p := h.pol.Panicked(); p != nil {
+	p := h.pol.Panicked()
+	h.count(p != nil)
+	if p != nil {
 		panic(p)
 	}
 	if h.won {
