@@ -84,6 +84,10 @@
 //	weft.retry.calls                   Counter        {call}       weft.outcome: recovered, exhausted, denied (calls whose first try failed)
 //	weft.retry.budget.credit           Gauge          {retry}      -
 //	weft.retry.budget.retries          Counter        {retry}      weft.outcome: credit, floor, denied
+//	weft.hedge.calls                   Counter        {call}       weft.outcome: succeeded, failed, panicked (calls that ended)
+//	weft.hedge.running                 UpDownCounter  {call}       -
+//	weft.hedge.hedges                  Counter        {attempt}    - (extra attempts started, beyond each call's first)
+//	weft.hedge.wins                    Counter        {call}       - (calls an extra attempt won)
 //	weft.executor.limit                Gauge          {task}       -
 //	weft.executor.workers              UpDownCounter  {goroutine}  -
 //	weft.executor.running              UpDownCounter  {task}       -
@@ -127,7 +131,10 @@
 //     time.Duration) where callers queue; Opened, HalfOpened and Reclosed
 //     for a breaker's transitions; Increases and Decreases for an adaptive
 //     limit; Expired and Evicted for a keyed limiter's keys; Retries,
-//     Recovered, Exhausted and Denied for a retry policy. They only grow,
+//     Recovered, Exhausted and Denied for a retry policy; Calls,
+//     Succeeded, Failed, Panicked, Hedges and Won for the Hedge calls given
+//     a timeout.HedgeCounter with timeout.CountInto (a call without it
+//     counts nothing and costs nothing more). They only grow,
 //     and they are written off the fast paths (on failure, rejection and
 //     queueing paths, or under a lock the path already takes), so that the
 //     fast paths internal/compare measures cost what they did. Where that
