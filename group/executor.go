@@ -669,11 +669,13 @@ func (ex *Executor) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// stop ends a Shutdown whose context ctx ended: it cancels the running
-// tasks and drops the queued ones.
+// stop ends a Shutdown whose context ctx ended: it drops the queued tasks,
+// then cancels the running ones. In that order: a task cancelled first could
+// end and let its worker take a queued task, which would then run (with a
+// cancelled context) instead of being reported as never run.
 func (ex *Executor) stop(ctx context.Context) {
 	cause := fmt.Errorf("%w: Shutdown's context ended: %w", ErrClosed, context.Cause(ctx))
-	ex.cancel(cause)
+	defer ex.cancel(cause)
 	ex.mu.Lock()
 	if ex.stopErr == nil {
 		ex.stopErr = context.Cause(ctx)
