@@ -156,45 +156,43 @@ func (b *builder) keep(err error) {
 	}
 }
 
-// counter is a monotonic count read from a cumulative Stats field.
-func (b *builder) counter(name, unit, desc string) metric.Int64ObservableCounter {
-	c, err := b.m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+// kept keeps the error of an instrument's creation and adds the instrument
+// to those b's callback observes: the one step every kind below shares.
+func kept[T metric.Observable](b *builder, c T, err error) T {
 	b.keep(err)
 	b.obs = append(b.obs, c)
 	return c
+}
+
+// counter is a monotonic count read from a cumulative Stats field.
+func (b *builder) counter(name, unit, desc string) metric.Int64ObservableCounter {
+	c, err := b.m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	return kept(b, c, err)
 }
 
 // fcounter is a monotonic float count, such as total seconds.
 func (b *builder) fcounter(name, unit, desc string) metric.Float64ObservableCounter {
 	c, err := b.m.Float64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-	b.keep(err)
-	b.obs = append(b.obs, c)
-	return c
+	return kept(b, c, err)
 }
 
 // updown is an additive quantity that goes up and down (running, queued).
 func (b *builder) updown(name, unit, desc string) metric.Int64ObservableUpDownCounter {
 	c, err := b.m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-	b.keep(err)
-	b.obs = append(b.obs, c)
-	return c
+	return kept(b, c, err)
 }
 
 // gauge is a value that is not additive across instances (a limit, a
 // ratio, a latency percentile).
 func (b *builder) gauge(name, unit, desc string) metric.Int64ObservableGauge {
 	c, err := b.m.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
-	b.keep(err)
-	b.obs = append(b.obs, c)
-	return c
+	return kept(b, c, err)
 }
 
 // fgauge is a float gauge.
 func (b *builder) fgauge(name, unit, desc string) metric.Float64ObservableGauge {
 	c, err := b.m.Float64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
-	b.keep(err)
-	b.obs = append(b.obs, c)
-	return c
+	return kept(b, c, err)
 }
 
 // histogram is a duration histogram in seconds, fed by a hook.
