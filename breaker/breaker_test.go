@@ -497,6 +497,7 @@ func TestForceOpenAndReset(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var rec recorder
 		b := breaker.New(breaker.OpenFor(time.Second), rec.option())
+		b.Stats() // count rejections from here
 		b.ForceOpen()
 		sleep(time.Hour)
 		var oe *breaker.OpenError

@@ -66,8 +66,10 @@
 // TimeWindow (to find its bucket) and while a function is attached with
 // Observe (to time the call for it).
 // Failures, slow calls and transitions take a lock. An Open breaker rejects
-// with one atomic load of that word, no lock and no clock, and one atomic
-// add on its goroutine's stripe for Stats.Rejected; it allocates nothing.
+// with one atomic load, no lock and no clock, inlined in Do's caller; once
+// Stats has been called (Stats.Rejected counts from then on, like
+// Succeeded), each rejection also adds one on its goroutine's stripe. It
+// allocates nothing.
 // Allow allocates its done function (two small objects) per call; Do and
 // Get allocate nothing.
 //

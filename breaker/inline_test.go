@@ -10,7 +10,8 @@ import (
 // on (compare row BreakerDo/consecutive and window): closedSuccess and the
 // count window's lock-free add (for the window and for Stats.Succeeded)
 // each fit the inlining budget, so that Do's deferred call makes no
-// further call on success.
+// further call on success; and that Do fits it, so that an open breaker
+// rejects inlined in the caller (compare row BreakerReject).
 func TestClosedSuccessInlines(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the package with -gcflags=-m")
@@ -27,6 +28,8 @@ func TestClosedSuccessInlines(t *testing.T) {
 		"can inline (*Breaker).closedSuccess",
 		"inlining call to (*countWindow).success",
 		"inlining call to stripe.(*Counter).Add",
+		// BreakerReject: an open breaker rejects inside the caller.
+		"can inline (*Breaker).Do",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("go build -gcflags=-m does not say %q", want)

@@ -83,6 +83,7 @@ func TestTimerStopped(t *testing.T) {
 func TestOpenRejectsShareOneError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := breaker.New(breaker.ConsecutiveFailures(1), breaker.OpenFor(time.Second))
+		b.Stats() // count rejections from here
 		call(b, errBoom)
 		e1, e2 := b.Do(context.Background(), ok), b.Do(context.Background(), ok)
 		assert.Same(t, e1, e2)
@@ -91,5 +92,31 @@ func TestOpenRejectsShareOneError(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		assert.Equal(t, 700*time.Millisecond, oe.RetryAfter())
 		assert.Equal(t, uint64(2), b.Stats().Rejected)
+	})
+}
+
+// TestRejectedCountsFromFirstStats checks that rejections are counted from
+// the first Stats call on, whether the breaker was open before it or opens
+// after it, and that Do, Get and Allow reject alike either way.
+func TestRejectedCountsFromFirstStats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		b := breaker.New(breaker.ConsecutiveFailures(1), breaker.OpenFor(time.Second))
+		call(b, errBoom)
+		reject := func() {
+			require.ErrorIs(t, b.Do(ctx, ok), breaker.ErrOpen)
+			_, err := breaker.Get(ctx, b, func(context.Context) (int, error) { return 1, nil })
+			require.ErrorIs(t, err, breaker.ErrOpen)
+			_, err = b.Allow()
+			require.ErrorIs(t, err, breaker.ErrOpen)
+		}
+		reject() // not counted: no Stats call yet
+		assert.Equal(t, uint64(0), b.Stats().Rejected)
+		reject()
+		assert.Equal(t, uint64(3), b.Stats().Rejected, "counted once Stats was called, in the same Open period")
+		time.Sleep(time.Second)
+		call(b, errBoom) // the probe fails: open again
+		reject()
+		assert.Equal(t, uint64(6), b.Stats().Rejected, "and in the next Open period")
 	})
 }

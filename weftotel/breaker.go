@@ -40,7 +40,7 @@ func Breaker(m metric.Meter, name string, b *breaker.Breaker, opts ...Option) (m
 		panic("weftotel: Breaker: nil breaker")
 	}
 	bl := newBuilder(m, "breaker", name, opts)
-	b.Stats() // starts the count of successes
+	b.Stats() // starts the count of successes and rejections
 	state := bl.updown("weft.breaker.state", "{state}", "1 for the breaker's current state and 0 for the others, per weft.state.")
 	calls := bl.counter("weft.breaker.calls", "{call}", "Calls, per weft.outcome: success, failure, ignored, rejected.")
 	slowCalls := bl.counter("weft.breaker.slow_calls", "{call}", "Calls slower than the SlowCalls threshold.")

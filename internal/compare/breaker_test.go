@@ -229,9 +229,10 @@ func BenchmarkBreakerDoParallel(b *testing.B) {
 
 // BenchmarkBreakerReject calls an open breaker (tripped by consecutive
 // failures, open for an hour), from one goroutine and from GOMAXPROCS at
-// once. floor is one atomic load and a sentinel error. weft loads its state
-// word, reads no clock (a timer ends the open time) and adds one to a
-// striped counter for Stats.Rejected; go-resiliency counts nothing.
+// once. floor is one atomic load and a sentinel error. weft loads the
+// open period's error, inlined in the caller, and reads no clock (a timer
+// ends the open time); like go-resiliency it counts nothing, since no one
+// has called Stats (which starts the count of rejections).
 func BenchmarkBreakerReject(b *testing.B) {
 	ctx := context.Background()
 	trip := func(do func(fn func(context.Context) error) error) {
