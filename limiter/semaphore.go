@@ -30,8 +30,10 @@ const semMaxLimit = semLocked - 1
 //
 // Waiters are served in FIFO order: a large request at the head of the queue
 // is not overtaken by small ones arriving after it, so it cannot be starved.
-// Acquire, TryAcquire and Release take a lock-free path (one compare-and-swap)
-// while no caller is queued. The limit can be changed at run time with
+// Acquire, TryAcquire and Release take a lock-free path (one compare-and-swap,
+// or one atomic add) while no caller is queued; a caller whose
+// compare-and-swap fails goes through the lock instead, so that under heavy
+// contention callers take turns on a mutex rather than all retrying. The limit can be changed at run time with
 // SetLimit.
 //
 // A Semaphore must be created with NewSemaphore and must not be copied: a
@@ -134,38 +136,30 @@ func (s *Semaphore) acquireSlow(ctx context.Context, w int64, maxQueue int) erro
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	for {
-		st := s.state.Load()
-		if st&semLocked != 0 || s.size.Load()-st < w {
-			break
-		}
-		if s.state.CompareAndSwap(st, st+w) {
-			return nil
-		}
+	// The fast path's one CAS failed, or found no room: go on under the
+	// lock, which also sends every other caller through it until no one is
+	// queued. Under contention callers so take turns on the mutex, as
+	// x/sync/semaphore's do, instead of all retrying CAS on state
+	// (SemaphoreParallel/n=1000 on many cores).
+	s.lock()
+	if size := s.size.Load(); w > size {
+		s.unlock()
+		return tooLarge(w, size)
+	}
+	if s.head == nil && s.size.Load()-s.held() >= w {
+		s.state.Add(w)
+		s.unlock()
+		return nil
+	}
+	if maxQueue >= 0 && s.waiters >= maxQueue {
+		s.unlock()
+		return ErrFull
 	}
 	wt, _ := s.pool.Get().(*semWaiter)
 	if wt == nil {
 		wt = &semWaiter{ready: make(chan struct{}, 1)}
 	}
 	*wt = semWaiter{w: w, ready: wt.ready}
-
-	s.lock()
-	if size := s.size.Load(); w > size {
-		s.unlock()
-		s.pool.Put(wt)
-		return tooLarge(w, size)
-	}
-	if s.head == nil && s.size.Load()-s.held() >= w {
-		s.state.Add(w)
-		s.unlock()
-		s.pool.Put(wt)
-		return nil
-	}
-	if maxQueue >= 0 && s.waiters >= maxQueue {
-		s.unlock()
-		s.pool.Put(wt)
-		return ErrFull
-	}
 	s.push(wt)
 	s.unlock()
 	var start time.Time
@@ -247,11 +241,7 @@ func (s *Semaphore) cancel(ctx context.Context, wt *semWaiter) error {
 // panics if w is less than 1.
 func (s *Semaphore) TryAcquire(w int64) bool {
 	semCheckWeight("TryAcquire", w)
-	for {
-		st := s.state.Load()
-		if st&semLocked != 0 {
-			break
-		}
+	if st := s.state.Load(); st&semLocked == 0 {
 		if size := s.size.Load(); size-st < w {
 			if size == 0 {
 				s.check()
@@ -262,7 +252,7 @@ func (s *Semaphore) TryAcquire(w int64) bool {
 			return true
 		}
 	}
-	s.lock()
+	s.lock() // as in acquireSlow
 	ok := s.head == nil && s.size.Load()-s.held() >= w
 	if ok {
 		s.state.Add(w)
