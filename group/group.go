@@ -28,24 +28,43 @@ type Group struct {
 	// Set by New, then only read (waited is written once, by Wait).
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	tasks  chan task   // with a limit: Go hands tasks to idle workers
-	limit  int32       // Limit's n, or 0
-	labels bool        // Name was given: label the goroutines
-	waited atomic.Bool // Wait has returned: Go panics
+	tasks  chan task      // with a limit: Go hands tasks to idle workers
+	limit  int32          // Limit's n, or 0
+	opts   policy.Options // KeepGoing, PanicAsError
+	labels bool           // Name was given: label the goroutines
+	waited atomic.Bool    // Wait has returned: Go panics
 
-	// Written when a task fails, and by a limited group's first Go calls.
-	pol    policy.Policy
-	failed atomic.Int64
-	// panicked counts the failed tasks that panicked or called Goexit.
-	panicked atomic.Int64
-	skipped  atomic.Int64   // tasks not started
-	nworker  atomic.Int32   // workers started (at most limit)
-	workers  sync.WaitGroup // worker goroutines (with a limit)
+	// Set when a task first fails or is not started; nil until then, so a
+	// group where nothing fails carries no error state.
+	trouble atomic.Pointer[trouble]
+	nworker atomic.Int32   // workers started (at most limit)
+	workers sync.WaitGroup // worker goroutines (with a limit)
 
 	// Written by every Go call and task.
 	wg      sync.WaitGroup // tasks started, or being handed over by Go, and not ended
 	started atomic.Int64
 	ended   atomic.Int64
+}
+
+// trouble is a group's record of failed and skipped tasks.
+type trouble struct {
+	pol      policy.Policy
+	failed   atomic.Int64
+	panicked atomic.Int64 // failed tasks that panicked or called Goexit
+	skipped  atomic.Int64 // tasks not started
+}
+
+// troubled returns the group's trouble, creating it on first use.
+func (g *Group) troubled() *trouble {
+	if t := g.trouble.Load(); t != nil {
+		return t
+	}
+	t := &trouble{}
+	t.pol.Init(g.ctx, g.cancel, g.opts, 0)
+	if g.trouble.CompareAndSwap(nil, t) {
+		return t
+	}
+	return g.trouble.Load()
 }
 
 // A task is what Go runs.
@@ -64,17 +83,16 @@ func (g *Group) init(ctx context.Context, opts []Option) {
 	if ctx == nil {
 		panic("group: nil context")
 	}
-	var keepGoing, panicAsError bool
 	if len(opts) > 0 { // newConfig's config escapes to the options: skip it without any
 		cfg := newConfig(opts)
-		keepGoing, panicAsError, g.limit = cfg.keepGoing, cfg.panicAsError, int32(cfg.limit)
+		g.limit = int32(cfg.limit)
+		g.opts = policy.Options{KeepGoing: cfg.keepGoing, PanicAsError: cfg.panicAsError}
 		if cfg.name != "" {
 			g.labels = true
 			ctx = pprof.WithLabels(ctx, pprof.Labels("group", cfg.name))
 		}
 	}
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
-	g.pol.Init(g.ctx, g.cancel, policy.Options{KeepGoing: keepGoing, PanicAsError: panicAsError}, 0)
 	if g.limit > 0 {
 		g.tasks = make(chan task)
 	}
@@ -173,8 +191,9 @@ func (g *Group) start(t task, block bool, op string) bool {
 // notStarted counts a task that Go did not start because the context is
 // done, and reports the context's cause as the policy reports an echo.
 func (g *Group) notStarted() {
-	g.skipped.Add(1)
-	g.pol.Cause()
+	t := g.troubled()
+	t.skipped.Add(1)
+	t.pol.Cause()
 }
 
 // run runs one task in its own goroutine (no limit).
@@ -242,15 +261,16 @@ const (
 // called runtime.Goexit; both are nil when it succeeded.
 func (g *Group) end(err error, r *panics.Recovered) {
 	if r != nil || err != nil {
-		g.failed.Add(1)
+		t := g.troubled()
+		t.failed.Add(1)
 		if np, ok := err.(*namedPanic); ok {
-			g.panicked.Add(1)
-			g.pol.Panic(newPanicError(np.r), policy.Task(np.name))
+			t.panicked.Add(1)
+			t.pol.Panic(newPanicError(np.r), policy.Task(np.name))
 		} else if r != nil {
-			g.panicked.Add(1)
-			g.pol.Panic(newPanicError(r), policy.Name{})
+			t.panicked.Add(1)
+			t.pol.Panic(newPanicError(r), policy.Name{})
 		} else {
-			g.pol.Fail(err, policy.Name{}) // named already, if the task has a name
+			t.pol.Fail(err, policy.Name{}) // named already, if the task has a name
 		}
 	}
 	g.ended.Add(1)
@@ -274,11 +294,7 @@ func (g *Group) Wait() error {
 		panic("group: Group used without New")
 	}
 	g.wg.Wait()
-	n := g.skipped.Load()
-	var notStarted error
-	if n > 0 {
-		notStarted = &NotStartedError{N: int(n), Cause: context.Cause(g.ctx)}
-	}
+	t := g.trouble.Load()
 	// No task runs that could call Go: from now on Go panics (it sees the
 	// context done, then waited), and the idle workers end.
 	first := g.waited.CompareAndSwap(false, true)
@@ -287,13 +303,17 @@ func (g *Group) Wait() error {
 		close(g.tasks)
 	}
 	g.workers.Wait()
-	if n == 0 && g.failed.Load() == 0 {
-		return nil // nothing failed: the policy has nothing to report
+	if t == nil {
+		return nil // nothing failed or was skipped
 	}
-	if p := g.pol.Panicked(); p != nil {
+	if p := t.pol.Panicked(); p != nil {
 		panic(p)
 	}
-	return g.pol.Err(notStarted)
+	var notStarted error
+	if n := t.skipped.Load(); n > 0 {
+		notStarted = &NotStartedError{N: int(n), Cause: context.Cause(g.ctx)}
+	}
+	return t.pol.Err(notStarted)
 }
 
 // Cancel cancels the group's context with cause (context.Canceled when cause

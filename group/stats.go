@@ -23,13 +23,17 @@ type Stats struct {
 func (g *Group) Stats() Stats {
 	ended := g.ended.Load() // first: a task ends after it starts
 	started := g.started.Load()
+	var failed, panicked, skipped int64
+	if t := g.trouble.Load(); t != nil {
+		failed, panicked, skipped = t.failed.Load(), t.panicked.Load(), t.skipped.Load()
+	}
 	return Stats{
 		Running: int(max(started-ended, 0)), // a worker may end a task before Go counts it
 		Started: int(started),
-		Failed:  int(g.failed.Load()),
+		Failed:  int(failed),
 		// Read after started: a task counted here has been counted there.
 		Completed: int(g.ended.Load()),
-		Panicked:  int(g.panicked.Load()),
-		Skipped:   int(g.skipped.Load()),
+		Panicked:  int(panicked),
+		Skipped:   int(skipped),
 	}
 }

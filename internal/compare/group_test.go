@@ -21,7 +21,10 @@ var groupSizes = []int{10, 1000}
 // limit on concurrency (scenario 1). floor is go plus sync.WaitGroup with
 // the task written inside the goroutine's closure; floorfn is the same for
 // a task given as a function value, as every Go(fn) API receives it: the
-// caller's closure is then one more allocation.
+// caller's closure is then one more allocation. floorsafe is floorfn plus
+// what weft's contract costs at least: a context to cancel (errgroup's
+// WithContext has one too) and, per task, a check that it has not ended, a
+// deferred recover and the two counts behind Stats.
 func BenchmarkGroupGoWait(b *testing.B) {
 	for _, n := range groupSizes {
 		b.Run(fmt.Sprintf("n=%d/weft", n), func(b *testing.B) {
@@ -58,6 +61,17 @@ func BenchmarkGroupGoWait(b *testing.B) {
 				wg.Wait()
 			}
 		})
+		b.Run(fmt.Sprintf("n=%d/floorsafe", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var sink atomic.Int64
+			for b.Loop() {
+				c := newSafeCounts()
+				for i := range n {
+					goSafe(c, func() { sink.Add(int64(i)) })
+				}
+				c.wait()
+			}
+		})
 		b.Run(fmt.Sprintf("n=%d/errgroup", n), func(b *testing.B) {
 			b.ReportAllocs()
 			var sink atomic.Int64
@@ -90,6 +104,48 @@ func BenchmarkGroupGoWait(b *testing.B) {
 func goFunc(wg *sync.WaitGroup, fn func()) {
 	wg.Add(1)
 	go func() { defer wg.Done(); fn() }()
+}
+
+// safeCounts is what goSafe keeps: a context to cancel, the tasks started
+// and ended (for a Stats snapshot) and the WaitGroup.
+type safeCounts struct {
+	ctx            context.Context
+	cancel         context.CancelCauseFunc
+	wg             sync.WaitGroup
+	started, ended atomic.Int64
+}
+
+func newSafeCounts() *safeCounts {
+	c := &safeCounts{}
+	c.ctx, c.cancel = context.WithCancelCause(context.Background())
+	return c
+}
+
+func (c *safeCounts) wait() {
+	c.wg.Wait()
+	c.cancel(nil)
+}
+
+// goSafe is goFunc with the least that a task group with weft's contract
+// adds, as errgroup.WithContext adds a context: a check that the context
+// has not ended, the two counts, and a deferred recover that stops a panic
+// (weft then records it with its stack; no task panics here).
+//
+//go:noinline
+func goSafe(c *safeCounts, fn func()) {
+	if c.ctx.Err() != nil {
+		return
+	}
+	c.wg.Add(1)
+	c.started.Add(1)
+	go func() {
+		defer func() {
+			_ = recover()
+			c.ended.Add(1)
+			c.wg.Done()
+		}()
+		fn()
+	}()
 }
 
 // TestGroupGoWaitAgree checks that every implementation of the GoWait
