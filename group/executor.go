@@ -376,8 +376,11 @@ func (ex *Executor) submit(ctx context.Context, t execTask, wait bool) error {
 	// Invariant: running < limit implies an empty queue and no waiters.
 	if ex.running < ex.limit {
 		ex.counts.submitted++
-		ex.startLocked(t)
+		w := ex.startLocked(t)
 		ex.unlock()
+		if w != nil {
+			w.wake <- t // outside the lock, which the worker then takes sooner
+		}
 		return nil
 	}
 	if ex.queue.len() < ex.capacity && ex.waiters.head == nil {
@@ -427,8 +430,10 @@ func (ex *Executor) pushLocked(t execTask) {
 	ex.queue.push(t)
 }
 
-// startLocked hands t to an idle worker or to a new one.
-func (ex *Executor) startLocked(t execTask) {
+// startLocked starts t on a new worker, or takes an idle worker for it and
+// returns that worker, to which the caller must send t (a send that never
+// blocks: an idle worker's slot is empty), with or without the lock.
+func (ex *Executor) startLocked(t execTask) *execWorker {
 	ex.running++
 	if t.fut != nil {
 		t.fut.core().state = futureRunning
@@ -438,13 +443,20 @@ func (ex *Executor) startLocked(t execTask) {
 		ex.idlers[n-1] = nil
 		ex.idlers = ex.idlers[:n-1]
 		w.idle = false
-		w.wake <- t // never blocks: an idle worker's slot is empty
-		return
+		return w
 	}
 	ex.workers++
 	ex.wg.Add(1)
 	w := &execWorker{ex: ex, wake: make(chan execTask, 1)}
 	go w.loop(t)
+	return nil
+}
+
+// startNowLocked is startLocked for a caller that sends under the lock.
+func (ex *Executor) startNowLocked(t execTask) {
+	if w := ex.startLocked(t); w != nil {
+		w.wake <- t
+	}
 }
 
 // nextLocked returns the task a worker that has just finished one should run
@@ -484,7 +496,7 @@ func (ex *Executor) admitLocked() {
 		case ex.running < ex.limit && ex.queue.len() == 0:
 			ex.waiters.remove(w)
 			ex.counts.submitted++
-			ex.startLocked(w.t)
+			ex.startNowLocked(w.t)
 		case ex.queue.len() < ex.capacity:
 			ex.waiters.remove(w)
 			ex.counts.submitted++
@@ -505,7 +517,7 @@ func (ex *Executor) fillLocked() {
 		}
 		ex.counts.dequeued++
 		ex.addWait(t)
-		ex.startLocked(t)
+		ex.startNowLocked(t)
 	}
 	ex.admitLocked()
 }
@@ -693,12 +705,15 @@ func (ex *Executor) stop(ctx context.Context) {
 
 // An execWorker is one worker goroutine of an Executor.
 type execWorker struct {
-	ex    *Executor
-	wake  chan execTask // a task for this idle worker; a zero task: exit
-	timer *time.Timer   // idle timeout, armed while timerArmed
-	armed bool          // the timer is running or fired and unread
-	used  bool          // ran a task since the timer was last armed
-	idle  bool          // in ex.idlers; guarded by ex.mu
+	ex   *Executor
+	wake chan execTask // a task for this idle worker; a zero task: exit
+	// The idle timeout: a timer armed when the worker goes idle with none
+	// armed, which calls expire. An idle worker waits on wake alone: a
+	// select on a timer's channel as well cost ExecutorFuture about 15%.
+	timer *time.Timer
+	armed bool // timer is armed and expire has not yet run; guarded by ex.mu
+	used  bool // ran a task since the timer was armed; guarded by ex.mu
+	idle  bool // in ex.idlers; guarded by ex.mu
 
 	// ctx is the context of the worker's Future tasks, made on first use
 	// and again after a Cancel has cancelled it: one per worker rather than
@@ -729,38 +744,73 @@ func (w *execWorker) loop(t execTask) {
 	for {
 		pe, err := w.run(&t)
 		ex.mu.Lock()
-		ex.finishLocked(t.fut, err, pe)
+		w.used = true
+		ex.endLocked(t.fut, err, pe)
 		next, ok := ex.nextLocked()
-		if ok {
-			ex.unlock()
+		exit := !ok && (ex.closed || ex.workers > ex.limit)
+		switch {
+		case exit:
+			ex.workers--
+		case !ok:
+			w.idle = true
+			ex.idlers = append(ex.idlers, w)
+			if !w.armed {
+				if w.timer == nil {
+					w.timer = time.AfterFunc(ex.idle, w.expire)
+				} else {
+					w.timer.Reset(ex.idle)
+				}
+				w.armed, w.used = true, false
+			}
+		}
+		ex.unlock()
+		if t.fut != nil {
+			t.fut.core().finish(err) // wakes its waiters, outside the lock
+		}
+		switch {
+		case ok:
 			ex.addWait(next)
 			t = next
-			continue
-		}
-		if ex.closed || ex.workers > ex.limit {
-			ex.workers--
-			ex.unlock()
+		case exit:
 			w.release()
 			return
-		}
-		w.idle = true
-		ex.idlers = append(ex.idlers, w)
-		ex.unlock()
-		if t, ok = w.wait(); !ok {
-			w.release()
-			return
+		default:
+			if t = <-w.wake; t.fn == nil && t.fut == nil { // told to exit
+				w.release()
+				return
+			}
 		}
 	}
 }
 
-// finishLocked counts a task that ended with err, or with the panic pe, and
-// settles its Future if it has one, so that Stats counts a task by the time
-// its Future's Wait returns.
-func (ex *Executor) finishLocked(fut execFuture, err error, pe *PanicError) {
+// expire runs when the idle timer of w fires: a worker idle since the timer
+// was armed exits; one that has run a task since gets another period.
+func (w *execWorker) expire() {
+	ex := w.ex
+	ex.mu.Lock()
+	switch {
+	case !w.idle: // busy, or exiting: it arms the timer again when idle
+		w.armed = false
+	case w.used:
+		w.used = false
+		w.timer.Reset(ex.idle)
+	default:
+		w.armed = false
+		ex.idlers = slices.DeleteFunc(ex.idlers, func(v *execWorker) bool { return v == w })
+		w.idle = false
+		ex.workers--
+		w.wake <- execTask{} // exit; never blocks: an idle worker's slot is empty
+	}
+	ex.unlock()
+}
+
+// endLocked counts a task that ended with err, or with the panic pe. The
+// caller then settles its Future, if it has one, with finish: after this,
+// so that Stats counts a task by the time its Future's Wait returns.
+func (ex *Executor) endLocked(fut execFuture, err error, pe *PanicError) {
 	future := fut != nil
 	if future {
 		fut.core().state = futureDone
-		fut.core().finish(err)
 	}
 	ex.running--
 	ex.counts.completed++
@@ -778,7 +828,6 @@ func (ex *Executor) finishLocked(fut execFuture, err error, pe *PanicError) {
 // run runs t and returns its error or panic. If t calls runtime.Goexit, run
 // settles t and the worker's accounts before the goroutine ends.
 func (w *execWorker) run(t *execTask) (pe *PanicError, err error) {
-	w.used = true
 	normal := false
 	defer func() {
 		if normal {
@@ -805,54 +854,14 @@ func (w *execWorker) run(t *execTask) (pe *PanicError, err error) {
 func (w *execWorker) goexit(t *execTask, pe *PanicError) {
 	ex := w.ex
 	ex.mu.Lock()
-	ex.finishLocked(t.fut, pe, pe)
+	ex.endLocked(t.fut, pe, pe)
+	if t.fut != nil {
+		t.fut.core().finish(pe)
+	}
 	ex.workers--
 	ex.fillLocked()
 	ex.unlock()
 	w.release()
-}
-
-// wait waits, idle, for a task. It returns false when the worker should
-// exit: it has been idle long enough, or the Executor shut down.
-func (w *execWorker) wait() (execTask, bool) {
-	ex := w.ex
-	if !w.armed {
-		if w.timer == nil {
-			w.timer = time.NewTimer(ex.idle)
-		} else {
-			w.timer.Reset(ex.idle)
-		}
-		w.armed, w.used = true, false
-	}
-	for {
-		select {
-		case t := <-w.wake:
-			return t, t.fn != nil || t.fut != nil
-		case <-w.timer.C:
-		}
-		w.armed = false
-		ex.mu.Lock()
-		if !w.idle { // a task is on its way
-			ex.mu.Unlock()
-			continue
-		}
-		if w.used { // worked since the timer was armed: give it another period
-			ex.mu.Unlock()
-			w.timer.Reset(ex.idle)
-			w.armed, w.used = true, false
-			continue
-		}
-		for i, v := range ex.idlers {
-			if v == w {
-				ex.idlers = slices.Delete(ex.idlers, i, i+1)
-				break
-			}
-		}
-		w.idle = false
-		ex.workers--
-		ex.unlock()
-		return execTask{}, false
-	}
 }
 
 // release stops the idle timer of a worker that exits, and releases its
