@@ -209,9 +209,9 @@ type token struct {
 // returns an *OpenError (matching ErrOpen) without calling fn. If fn panics
 // (or calls runtime.Goexit), the call counts as a failure and the panic
 // continues in the caller's goroutine. Do panics if ctx or fn is nil,
-// before counting anything; only an Open breaker whose rejections are not
-// yet counted (no Stats call so far) rejects such a call instead, since it
-// calls nothing.
+// before counting anything, except that an Open breaker whose rejections
+// are not counted yet (Stats has not been called) rejects the call first:
+// its check, inlined in the caller, is one load and no more.
 func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
 	// BreakerReject (about 5x with it, internal/compare): an open breaker
 	// whose rejections are not counted yet rejects here, inlined in the
@@ -268,8 +268,17 @@ func (b *Breaker) doObserved(ctx context.Context, t token, fn func(context.Conte
 // Get is Do for a function that returns a value: it returns fn's value and
 // error, or the zero T and an *OpenError when b rejects the call. A panic
 // in fn counts as a failure and continues, as in Do. Get panics if ctx or
-// fn is nil.
-func Get[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error) {
+// fn is nil, with the same exception as Do.
+func Get[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
+	if e := atomic.LoadPointer(&b.rejecting); e != nil { // as in Do
+		var zero T
+		return zero, (*OpenError)(e)
+	}
+	return get(ctx, b, fn)
+}
+
+// get is Get past its inlined rejection.
+func get[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error) {
 	if ctx == nil || fn == nil {
 		panicNil(ctx)
 	}

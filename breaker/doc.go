@@ -47,7 +47,10 @@
 // option and the value ("breaker: OpenFor(-1s): d must not be negative"),
 // and New panics when options contradict each other. A nil context or a nil
 // function passed to Do or Get panics with "breaker: nil context" or
-// "breaker: nil function" before anything is counted. The zero Breaker is
+// "breaker: nil function" before anything is counted; the one exception is
+// an Open breaker whose rejections are not counted yet (see Stats), whose
+// rejection, a single load inlined in the caller, checks nothing else. The
+// zero Breaker is
 // not usable: its first use panics with "breaker: Breaker used without New".
 // Conditions of a correct program (an open breaker) are errors matching
 // ErrOpen.

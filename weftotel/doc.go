@@ -39,7 +39,7 @@
 //
 //	instrument                         kind           unit         attributes besides weft.name
 //	weft.breaker.state                 UpDownCounter  {state}      weft.state: closed, open, half_open (1 for the current state, 0 for the others)
-//	weft.breaker.calls                 Counter        {call}       weft.outcome: success, failure, ignored, rejected (successes since registration)
+//	weft.breaker.calls                 Counter        {call}       weft.outcome: success, failure, ignored, rejected (successes and rejections since registration)
 //	weft.breaker.slow_calls            Counter        {call}       -
 //	weft.breaker.transitions           Counter        {transition} weft.state: the state entered
 //	weft.breaker.window.calls          Gauge          {call}       -

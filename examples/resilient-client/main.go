@@ -146,6 +146,7 @@ func run(ctx context.Context, w io.Writer) (*report, error) {
 			}
 		}),
 	)
+	br.Stats() // count successes and refusals from here (a breaker counts them once read)
 	policy := retry.New(
 		retry.Attempts(3),
 		retry.Exponential(10*time.Millisecond, 100*time.Millisecond),

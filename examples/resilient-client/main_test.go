@@ -51,7 +51,7 @@ func TestRun(t *testing.T) {
 	assert.Equal(t, int64(2), rep.outageHits)
 	assert.Equal(t, []string{"closed -> open", "open -> half-open", "half-open -> closed"}, rep.transitions)
 	assert.True(t, rep.recovered)
-	assert.Contains(t, out.String(), "probe: 200 OK; breaker closed")
+	assert.Contains(t, out.String(), "probe: 200 OK; breaker closed, 4 tries refused in all")
 }
 
 // faulty is a server that fails every other request with a 500 and records
