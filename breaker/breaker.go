@@ -213,7 +213,7 @@ type token struct {
 // are not counted yet (Stats has not been called) rejects the call first:
 // its check, inlined in the caller, is one load and no more.
 func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
-	// BreakerReject (about 5x with it, internal/compare): an open breaker
+	// BreakerReject (3x with it, internal/compare): an open breaker
 	// whose rejections are not counted yet rejects here, inlined in the
 	// caller, with one load. TestClosedSuccessInlines guards the inlining.
 	if e := atomic.LoadPointer(&b.rejecting); e != nil {
