@@ -53,7 +53,7 @@ type Stats struct {
 	// state.
 	ConsecutiveFailures int
 	// Rejected is the number of calls rejected, counted from the first
-	// Stats call on, like Succeeded (see there).
+	// Stats call on (see Succeeded).
 	Rejected uint64
 	// The counters below only grow, from New on (but see Succeeded), and
 	// the Closed state's success path still takes no lock to count.
@@ -66,14 +66,15 @@ type Stats struct {
 	// transitions into Open, HalfOpen and Closed, Reset and ForceOpen
 	// included.
 	//
-	// Succeeded alone does not count from New: a breaker counts successes
-	// from its first Stats call on (as a limiter.Rate counts from its
-	// first Stats call), so that the Closed state's success path of a
-	// breaker no one reads writes nothing shared. Call Stats once at
-	// start-up to count from there (weftotel's registration does). A
-	// breaker with a Window(n) rate window counts them from New, since its
-	// window counts them anyway. A success counts if counting has begun
-	// when the call finishes.
+	// Succeeded and Rejected do not count from New: a breaker counts
+	// successes and rejections from its first Stats call on (as a
+	// limiter.Rate counts from its first Stats call), so that the Closed
+	// state's success path and the Open state's rejection of a breaker no
+	// one reads write nothing shared. Call Stats once at start-up to count
+	// from there (weftotel's registration does). A breaker with a
+	// Window(n) rate window counts them from New, since its window counts
+	// successes anyway. A success counts if counting has begun when the
+	// call finishes.
 	Succeeded, Failed, Ignored   uint64
 	SlowCalls                    uint64
 	Opened, HalfOpened, Reclosed uint64
