@@ -33,8 +33,8 @@ const semMaxLimit = semLocked - 1
 // Acquire, TryAcquire and Release take a lock-free path (one compare-and-swap,
 // or one atomic add) while no caller is queued; a caller whose
 // compare-and-swap fails goes through the lock instead, so that under heavy
-// contention callers take turns on a mutex rather than all retrying. The limit can be changed at run time with
-// SetLimit.
+// contention callers take turns on a mutex rather than all retrying. The
+// limit can be changed at run time with SetLimit.
 //
 // A Semaphore must be created with NewSemaphore and must not be copied: a
 // zero Semaphore panics on first use. It is safe for concurrent use.
